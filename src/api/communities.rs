@@ -1,0 +1,105 @@
+//! `/api/v1/communities`: create, get, list (keyset paging by name).
+
+use super::{ApiJson, Auth};
+use crate::{
+    domain::communities::{self, CommunityView, NewCommunityInput},
+    error::AppResult,
+    federation::objects::time_of,
+    state::AppState,
+};
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    routing::get,
+};
+use serde::{Deserialize, Serialize};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/communities", get(list).post(create))
+        .route("/communities/{name}", get(show))
+}
+
+/// A community as the API shows it.
+#[derive(Serialize)]
+pub struct CommunityJson {
+    pub name: String,
+    pub title: String,
+    pub handle: String,
+    pub actor_id: String,
+    pub summary: String,
+    pub summary_html: String,
+    pub guidelines: String,
+    pub guidelines_html: String,
+    pub topics: Vec<String>,
+    pub owners: Vec<String>,
+    pub moderators: Vec<String>,
+    pub followers: i64,
+    pub posting_restricted_to_mods: bool,
+    pub sensitive: bool,
+    pub published: chrono::DateTime<chrono::Utc>,
+}
+
+fn to_json(state: &AppState, v: CommunityView) -> CommunityJson {
+    let c = v.community;
+    CommunityJson {
+        handle: format!("!{}@{}", c.name, state.domain),
+        actor_id: c.ap_id.to_string(),
+        name: c.name,
+        title: c.title,
+        summary: c.summary_source,
+        summary_html: c.summary_html,
+        guidelines: c.guidelines_source,
+        guidelines_html: c.guidelines_html,
+        topics: v.topics,
+        owners: v.owners.into_iter().map(|o| o.ap_id).collect(),
+        moderators: v.moderators.into_iter().map(|m| m.ap_id).collect(),
+        followers: v.followers,
+        posting_restricted_to_mods: c.posting_restricted_to_mods,
+        sensitive: c.sensitive,
+        published: time_of(c.published),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Auth(user, _): Auth,
+    ApiJson(input): ApiJson<NewCommunityInput>,
+) -> AppResult<(StatusCode, Json<CommunityJson>)> {
+    let created = communities::create(&state, &user.person, input).await?;
+    let view = communities::view_local(&state, &created.name).await?;
+    Ok((StatusCode::CREATED, Json(to_json(&state, view))))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> AppResult<Json<CommunityJson>> {
+    let view = communities::view_local(&state, &name).await?;
+    Ok(Json(to_json(&state, view)))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    /// Page size, 1–100 (default 20).
+    limit: Option<i64>,
+    /// The `next` value of the previous page.
+    after: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ListOutput {
+    items: Vec<CommunityJson>,
+    next: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<ListOutput>> {
+    let (views, next) =
+        communities::list_local(&state, q.after.as_deref(), q.limit.unwrap_or(20)).await?;
+    let items = views.into_iter().map(|v| to_json(&state, v)).collect();
+    Ok(Json(ListOutput { items, next }))
+}

@@ -1,0 +1,82 @@
+//! The client JSON API under `/api/v1`: one router per resource, a bearer-token extractor,
+//! and a JSON body extractor whose rejections use our error format.
+
+pub mod accounts;
+pub mod communities;
+
+use crate::{
+    domain::accounts::{LocalUser, authenticate},
+    error::AppError,
+    state::AppState,
+};
+use axum::{
+    Router,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{HeaderValue, header, request::Parts},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::de::DeserializeOwned;
+
+/// The OpenAPI description of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn router() -> Router<AppState> {
+    let api = Router::new()
+        .merge(accounts::router())
+        .merge(communities::router())
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { AppError::NotFound("endpoint") });
+    Router::new().nest("/api/v1", api)
+}
+
+async fn openapi() -> Response {
+    let mut res = OPENAPI.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// A JSON body; malformed JSON, a wrong content type or unknown fields become a 400 in
+/// our `{"error", "message"}` shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(AppError::bad_request("invalid_json", rejection.body_text())),
+        }
+    }
+}
+
+/// The bearer token of a request, if any.
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// The signed-in user (401 without a valid `Authorization: Bearer` token).
+pub struct Auth(pub LocalUser, pub String);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = bearer(parts)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                AppError::Unauthorized("an Authorization: Bearer token is required".into())
+            })?
+            .to_string();
+        let user = authenticate(state, &token).await?;
+        Ok(Auth(user, token))
+    }
+}

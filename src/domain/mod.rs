@@ -1,0 +1,23 @@
+//! Use-cases shared by the JSON API, the HTML pages, the CLI and (later) the inbox:
+//! validate, then one transaction.
+
+pub mod accounts;
+pub mod communities;
+pub mod markdown;
+pub mod validate;
+
+use crate::error::AppError;
+
+/// The error for a local name already held by a person or a community.
+pub(crate) fn name_taken(name: &str) -> AppError {
+    AppError::conflict("name_taken", format!("the name `{name}` is already taken"))
+}
+
+/// Maps a unique-constraint violation to `conflict()`, anything else to its usual error.
+/// Checks made before a transaction can race; the constraint is the real guard.
+pub(crate) fn unique_or(e: sqlx::Error, conflict: impl FnOnce() -> AppError) -> AppError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => conflict(),
+        _ => AppError::from(e),
+    }
+}

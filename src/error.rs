@@ -1,0 +1,129 @@
+//! One error type for the whole server. Each variant has an explicit HTTP status and a
+//! public message; the underlying cause of an internal error is logged, never shown.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+/// An error with its HTTP status and a message that is safe to show to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Malformed or invalid input (400). `code` is a stable machine-readable string.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// Input that is well-formed but breaks a rule (422).
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// Missing or bad credentials (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated but not allowed (403).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// Nothing at this address (404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The name or address is already taken (409).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Something went wrong on our side (500). The cause is logged, not shown.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Result alias used across the crate.
+pub type AppResult<T> = Result<T, AppError>;
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: String,
+}
+
+impl AppError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable error code sent as `error` in the JSON body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest { code, .. }
+            | AppError::Invalid { code, .. }
+            | AppError::Forbidden { code, .. }
+            | AppError::Conflict { code, .. } => code,
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::NotFound(_) => "not_found",
+            AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        // A unique-constraint violation is the client's conflict, never a 500.
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return AppError::conflict("conflict", "this already exists");
+        }
+        AppError::Internal(anyhow::Error::new(e).context("database"))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let AppError::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+        let body = ErrorBody {
+            error: self.code(),
+            message: self.to_string(),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<activitypub_federation::error::Error> for AppError {
+    fn from(e: activitypub_federation::error::Error) -> Self {
+        AppError::Internal(anyhow::Error::new(e).context("federation"))
+    }
+}

@@ -1,0 +1,137 @@
+//! Collections of local actors: outbox, followers, featured, moderators. Outbox and featured
+//! are empty until posts exist (federation issue); followers and moderators are real.
+
+use super::ap_response;
+use crate::{error::AppError, state::AppState, store};
+use axum::{
+    Router,
+    extract::{Path, State},
+    response::Response,
+    routing::get,
+};
+use serde::Serialize;
+use url::Url;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/c/{name}/outbox", get(community_outbox))
+        .route("/c/{name}/featured", get(community_featured))
+        .route("/c/{name}/followers", get(community_followers))
+        .route("/c/{name}/moderators", get(community_moderators))
+        .route("/u/{name}/outbox", get(person_outbox))
+        .route("/actor/outbox", get(instance_outbox))
+}
+
+/// An `OrderedCollection` with its items inline (Lemmy's shape for these collections).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderedCollection<T: Serialize> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: Url,
+    total_items: i64,
+    ordered_items: Vec<T>,
+}
+
+/// A `Collection` that states its size but lists no members (followers: as Lemmy and
+/// Mastodon do, members are not published).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CountedCollection {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: Url,
+    total_items: i64,
+    items: Vec<Url>,
+}
+
+fn ordered<T: Serialize>(id: Url, items: Vec<T>) -> Response {
+    ap_response(&OrderedCollection {
+        kind: "OrderedCollection",
+        id,
+        total_items: items.len() as i64,
+        ordered_items: items,
+    })
+}
+
+async fn local_community(
+    state: &AppState,
+    name: &str,
+) -> Result<store::communities::DbCommunity, AppError> {
+    let mut conn = state.db.pool.acquire().await?;
+    store::communities::find_local_by_name(&mut conn, name)
+        .await?
+        .ok_or(AppError::NotFound("community"))
+}
+
+async fn community_outbox(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, AppError> {
+    let c = local_community(&state, &name).await?;
+    Ok(ordered::<Url>(
+        state.url(&format!("/c/{}/outbox", c.name)),
+        vec![],
+    ))
+}
+
+async fn community_featured(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, AppError> {
+    let c = local_community(&state, &name).await?;
+    Ok(ordered::<Url>(
+        state.url(&format!("/c/{}/featured", c.name)),
+        vec![],
+    ))
+}
+
+async fn community_followers(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, AppError> {
+    let c = local_community(&state, &name).await?;
+    let mut conn = state.db.pool.acquire().await?;
+    let total = store::communities::follower_count(&mut conn, c.id).await?;
+    Ok(ap_response(&CountedCollection {
+        kind: "Collection",
+        id: state.url(&format!("/c/{}/followers", c.name)),
+        total_items: total,
+        items: vec![],
+    }))
+}
+
+async fn community_moderators(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, AppError> {
+    let c = local_community(&state, &name).await?;
+    let mut conn = state.db.pool.acquire().await?;
+    let mods = store::communities::role_holders(&mut conn, c.id, "moderator").await?;
+    let ids = mods
+        .into_iter()
+        .filter_map(|m| Url::parse(&m.ap_id).ok())
+        .collect();
+    Ok(ordered::<Url>(
+        state.url(&format!("/c/{}/moderators", c.name)),
+        ids,
+    ))
+}
+
+async fn person_outbox(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.pool.acquire().await?;
+    let p = store::people::find_local_by_name(&mut conn, &name)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    Ok(ordered::<Url>(
+        state.url(&format!("/u/{}/outbox", p.name)),
+        vec![],
+    ))
+}
+
+async fn instance_outbox(State(state): State<AppState>) -> Response {
+    ordered::<Url>(state.url("/actor/outbox"), vec![])
+}

@@ -1,0 +1,217 @@
+//! The `Group` actor: a community (FEP-1b12), in the shape Lemmy sends and expects.
+
+use super::{Endpoints, Hashtag, Source, time_of};
+use crate::{
+    domain::markdown,
+    error::AppError,
+    state::AppState,
+    store::{
+        self,
+        communities::{DbCommunity, NewCommunity},
+    },
+};
+use activitypub_federation::{
+    config::Data,
+    fetch::object_id::ObjectId,
+    kinds::actor::GroupType,
+    protocol::{public_key::PublicKey, verification::verify_domains_match},
+    traits::{Actor, Object},
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// A `Group` on the wire.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    #[serde(rename = "type")]
+    pub kind: GroupType,
+    pub id: ObjectId<DbCommunity>,
+    pub preferred_username: String,
+    /// The title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The domain of practice, HTML.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    pub inbox: Url,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followers: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub featured: Option<Url>,
+    /// The moderators collection (Lemmy's convention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributed_to: Option<Url>,
+    pub public_key: PublicKey,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Endpoints>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posting_restricted_to_mods: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitive: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manually_approves_followers: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discoverable: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Url>,
+    /// Topics, as `Hashtag`s.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tag: Vec<Hashtag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
+}
+
+#[async_trait::async_trait]
+impl Object for DbCommunity {
+    type DataType = AppState;
+    type Kind = Group;
+    type Error = AppError;
+
+    fn id(&self) -> &Url {
+        &self.ap_id
+    }
+
+    async fn read_from_id(object_id: Url, data: &Data<AppState>) -> Result<Option<Self>, AppError> {
+        let mut conn = data.db.pool.acquire().await?;
+        Ok(store::communities::find_by_ap_id(&mut conn, object_id.as_str()).await?)
+    }
+
+    async fn into_json(self, data: &Data<AppState>) -> Result<Group, AppError> {
+        let mut conn = data.db.pool.acquire().await?;
+        let topics = store::communities::topics(&mut conn, self.id).await?;
+        Ok(group_json(data.app_data(), self, &topics))
+    }
+
+    async fn verify(
+        json: &Group,
+        expected_domain: &Url,
+        _data: &Data<AppState>,
+    ) -> Result<(), AppError> {
+        verify_domains_match(json.id.inner(), expected_domain).map_err(|_| {
+            AppError::bad_request("domain_mismatch", "group id is not on the expected domain")
+        })?;
+        if json.public_key.owner != *json.id.inner() {
+            return Err(AppError::bad_request(
+                "key_owner_mismatch",
+                "publicKey.owner is not the group",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn from_json(json: Group, data: &Data<AppState>) -> Result<Self, AppError> {
+        let summary_html = markdown::sanitize(json.summary.as_deref().unwrap_or_default());
+        let summary_source = json
+            .source
+            .as_ref()
+            .map(|s| s.content.clone())
+            .unwrap_or_default();
+        let title = json
+            .name
+            .clone()
+            .unwrap_or_else(|| json.preferred_username.clone());
+        let shared_inbox = json.endpoints.as_ref().and_then(|e| e.shared_inbox.clone());
+        let mut conn = data.db.pool.acquire().await?;
+        let row = store::communities::upsert(
+            &mut conn,
+            &NewCommunity {
+                ap_id: json.id.inner().as_str(),
+                name: &json.preferred_username,
+                title: &title,
+                summary_source: &summary_source,
+                summary_html: &summary_html,
+                guidelines_source: "",
+                guidelines_html: "",
+                local: false,
+                inbox: json.inbox.as_str(),
+                shared_inbox: shared_inbox.as_ref().map(Url::as_str),
+                followers_url: json.followers.as_ref().map(Url::as_str),
+                public_key: &json.public_key.public_key_pem,
+                private_key: None,
+                posting_restricted_to_mods: json.posting_restricted_to_mods.unwrap_or(false),
+                sensitive: json.sensitive.unwrap_or(false),
+                published: json
+                    .published
+                    .map(|t| t.timestamp_millis())
+                    .unwrap_or_else(store::now_ms),
+                updated: json.updated.map(|t| t.timestamp_millis()),
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            // The upsert never overwrites a local row (it returns no row instead).
+            sqlx::Error::RowNotFound => {
+                AppError::bad_request("local_object", "will not overwrite a local group")
+            }
+            e => e.into(),
+        })?;
+        Ok(row)
+    }
+}
+
+impl Actor for DbCommunity {
+    fn public_key_pem(&self) -> &str {
+        &self.public_key
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        self.private_key.clone()
+    }
+
+    fn inbox(&self) -> Url {
+        Url::parse(&self.inbox).unwrap_or_else(|_| self.ap_id.clone())
+    }
+
+    fn shared_inbox(&self) -> Option<Url> {
+        self.shared_inbox
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+    }
+}
+
+/// The `Group` JSON of a local community.
+pub fn group_json(_state: &AppState, c: DbCommunity, topics: &[String]) -> Group {
+    let base = c.ap_id.to_string();
+    let sub = |s: &str| Url::parse(&format!("{base}/{s}")).ok();
+    let tag = topics
+        .iter()
+        .map(|t| Hashtag {
+            kind: "Hashtag".into(),
+            name: format!("#{t}"),
+            href: None,
+        })
+        .collect();
+    Group {
+        kind: GroupType::Group,
+        public_key: c.public_key(),
+        preferred_username: c.name.clone(),
+        name: Some(c.title.clone()),
+        summary: Some(c.summary_html.clone()),
+        source: Source::markdown(&c.summary_source),
+        inbox: c.inbox(),
+        outbox: sub("outbox"),
+        followers: sub("followers"),
+        featured: sub("featured"),
+        attributed_to: sub("moderators"),
+        endpoints: Some(Endpoints {
+            shared_inbox: c.shared_inbox(),
+        }),
+        posting_restricted_to_mods: Some(c.posting_restricted_to_mods),
+        sensitive: Some(c.sensitive),
+        manually_approves_followers: Some(false),
+        discoverable: Some(true),
+        url: Some(c.ap_id.clone()),
+        tag,
+        published: Some(time_of(c.published)),
+        updated: c.updated.map(time_of),
+        id: c.ap_id.into(),
+    }
+}

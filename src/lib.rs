@@ -1,0 +1,65 @@
+//! Guildhall: a federated server for Communities of Practice. Every community is an
+//! ActivityPub `Group` actor (FEP-1b12).
+//!
+//! Layers (see docs/ARCHITECTURE.md): `api`, `web` and `federation` handle HTTP and call
+//! `domain` use-cases, which validate and run one transaction over `store`, the only place
+//! with SQL.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod federation;
+pub mod state;
+pub mod store;
+pub mod web;
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, State},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::get,
+};
+use state::AppState;
+use std::time::Duration;
+use tower_http::{
+    compression::CompressionLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+/// The whole HTTP application. Tests drive it with `tower::ServiceExt::oneshot`.
+pub fn app(state: AppState) -> Router {
+    let limit = state.config.server.body_limit_bytes;
+    let timeout = Duration::from_secs(state.config.server.request_timeout_secs);
+    Router::new()
+        .merge(api::router())
+        .merge(federation::router())
+        .merge(web::router())
+        .route("/healthz", get(healthz))
+        .fallback(|| async { error::AppError::NotFound("page") })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// 200 when the database answers, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "error", "database": "unreachable" })),
+            )
+        }
+    }
+}

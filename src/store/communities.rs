@@ -1,0 +1,278 @@
+//! Communities (Group actors), their topics, roles and followers.
+
+use super::{flag, now_ms, parse_url};
+use sqlx::{AnyConnection, FromRow, Row, any::AnyRow};
+
+/// A row of `communities`.
+#[derive(Debug, Clone)]
+pub struct DbCommunity {
+    pub id: i64,
+    pub ap_id: url::Url,
+    pub name: String,
+    pub title: String,
+    pub summary_source: String,
+    pub summary_html: String,
+    pub guidelines_source: String,
+    pub guidelines_html: String,
+    pub local: bool,
+    pub inbox: String,
+    pub shared_inbox: Option<String>,
+    pub followers_url: Option<String>,
+    pub public_key: String,
+    pub private_key: Option<String>,
+    pub posting_restricted_to_mods: bool,
+    pub sensitive: bool,
+    pub published: i64,
+    pub updated: Option<i64>,
+    pub last_fetched: i64,
+}
+
+impl FromRow<'_, AnyRow> for DbCommunity {
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(DbCommunity {
+            id: r.try_get("id")?,
+            ap_id: parse_url(r.try_get("ap_id")?)?,
+            name: r.try_get("name")?,
+            title: r.try_get("title")?,
+            summary_source: r.try_get("summary_source")?,
+            summary_html: r.try_get("summary_html")?,
+            guidelines_source: r.try_get("guidelines_source")?,
+            guidelines_html: r.try_get("guidelines_html")?,
+            local: r.try_get::<i64, _>("local")? != 0,
+            inbox: r.try_get("inbox")?,
+            shared_inbox: r.try_get("shared_inbox")?,
+            followers_url: r.try_get("followers_url")?,
+            public_key: r.try_get("public_key")?,
+            private_key: r.try_get("private_key")?,
+            posting_restricted_to_mods: r.try_get::<i64, _>("posting_restricted_to_mods")? != 0,
+            sensitive: r.try_get::<i64, _>("sensitive")? != 0,
+            published: r.try_get("published")?,
+            updated: r.try_get("updated")?,
+            last_fetched: r.try_get("last_fetched")?,
+        })
+    }
+}
+
+macro_rules! community_columns {
+    () => {
+        "id, ap_id, name, title, summary_source, summary_html, \
+    guidelines_source, guidelines_html, local, inbox, shared_inbox, followers_url, public_key, \
+    private_key, posting_restricted_to_mods, sensitive, published, updated, last_fetched"
+    };
+}
+
+/// What is needed to insert a community, local or remote.
+#[derive(Debug, Clone)]
+pub struct NewCommunity<'a> {
+    pub ap_id: &'a str,
+    pub name: &'a str,
+    pub title: &'a str,
+    pub summary_source: &'a str,
+    pub summary_html: &'a str,
+    pub guidelines_source: &'a str,
+    pub guidelines_html: &'a str,
+    pub local: bool,
+    pub inbox: &'a str,
+    pub shared_inbox: Option<&'a str>,
+    pub followers_url: Option<&'a str>,
+    pub public_key: &'a str,
+    pub private_key: Option<&'a str>,
+    pub posting_restricted_to_mods: bool,
+    pub sensitive: bool,
+    pub published: i64,
+    pub updated: Option<i64>,
+}
+
+/// Inserts a community, or refreshes a remote one seen again (local rows are never
+/// overwritten this way: the update is skipped and no row is returned).
+pub async fn upsert(
+    conn: &mut AnyConnection,
+    c: &NewCommunity<'_>,
+) -> Result<DbCommunity, sqlx::Error> {
+    let sql = concat!(
+        "INSERT INTO communities (ap_id, name, title, summary_source, summary_html, \
+         guidelines_source, guidelines_html, local, inbox, shared_inbox, followers_url, \
+         public_key, private_key, posting_restricted_to_mods, sensitive, published, updated, \
+         last_fetched) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+         ON CONFLICT (ap_id) DO UPDATE SET name = excluded.name, title = excluded.title, \
+         summary_source = excluded.summary_source, summary_html = excluded.summary_html, \
+         inbox = excluded.inbox, shared_inbox = excluded.shared_inbox, \
+         followers_url = excluded.followers_url, public_key = excluded.public_key, \
+         posting_restricted_to_mods = excluded.posting_restricted_to_mods, \
+         sensitive = excluded.sensitive, updated = excluded.updated, \
+         last_fetched = excluded.last_fetched \
+         WHERE communities.local = 0 \
+         RETURNING ",
+        community_columns!()
+    );
+    sqlx::query_as(sql)
+        .bind(c.ap_id)
+        .bind(c.name)
+        .bind(c.title)
+        .bind(c.summary_source)
+        .bind(c.summary_html)
+        .bind(c.guidelines_source)
+        .bind(c.guidelines_html)
+        .bind(flag(c.local))
+        .bind(c.inbox)
+        .bind(c.shared_inbox)
+        .bind(c.followers_url)
+        .bind(c.public_key)
+        .bind(c.private_key)
+        .bind(flag(c.posting_restricted_to_mods))
+        .bind(flag(c.sensitive))
+        .bind(c.published)
+        .bind(c.updated)
+        .bind(now_ms())
+        .fetch_one(conn)
+        .await
+}
+
+/// A local community by name.
+pub async fn find_local_by_name(
+    conn: &mut AnyConnection,
+    name: &str,
+) -> Result<Option<DbCommunity>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        community_columns!(),
+        " FROM communities WHERE local = 1 AND name = $1"
+    );
+    sqlx::query_as(sql).bind(name).fetch_optional(conn).await
+}
+
+/// Any community by ActivityPub id.
+pub async fn find_by_ap_id(
+    conn: &mut AnyConnection,
+    ap_id: &str,
+) -> Result<Option<DbCommunity>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        community_columns!(),
+        " FROM communities WHERE ap_id = $1"
+    );
+    sqlx::query_as(sql).bind(ap_id).fetch_optional(conn).await
+}
+
+/// Local communities ordered by name, `limit` of them after the name `after` (keyset paging).
+pub async fn list_local(
+    conn: &mut AnyConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DbCommunity>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        community_columns!(),
+        " FROM communities WHERE local = 1 AND name > $1 ORDER BY name LIMIT $2"
+    );
+    sqlx::query_as(sql)
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+}
+
+/// Number of local communities.
+pub async fn count_local(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM communities WHERE local = 1")
+        .fetch_one(conn)
+        .await
+}
+
+/// Replaces the topics of a community.
+pub async fn set_topics(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    topics: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM community_topics WHERE community_id = $1")
+        .bind(community_id)
+        .execute(&mut *conn)
+        .await?;
+    for topic in topics {
+        sqlx::query("INSERT INTO community_topics (community_id, topic) VALUES ($1, $2)")
+            .bind(community_id)
+            .bind(topic)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The topics of a community, sorted.
+pub async fn topics(
+    conn: &mut AnyConnection,
+    community_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT topic FROM community_topics WHERE community_id = $1 ORDER BY topic")
+        .bind(community_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// Gives `person_id` a role in a community (idempotent).
+pub async fn add_role(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    person_id: i64,
+    role: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO community_roles (community_id, person_id, role, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(community_id)
+    .bind(person_id)
+    .bind(role)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A person holding a role, for collections and pages.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoleHolder {
+    pub ap_id: String,
+    pub name: String,
+    pub local: bool,
+}
+
+/// The people holding `role` in a community, longest-serving first.
+pub async fn role_holders(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    role: &str,
+) -> Result<Vec<RoleHolder>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT p.ap_id, p.name, p.local FROM community_roles r JOIN people p ON p.id = r.person_id \
+         WHERE r.community_id = $1 AND r.role = $2 ORDER BY r.created_at, p.id",
+    )
+    .bind(community_id)
+    .bind(role)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RoleHolder {
+                ap_id: r.try_get("ap_id")?,
+                name: r.try_get("name")?,
+                local: r.try_get::<i64, _>("local")? != 0,
+            })
+        })
+        .collect()
+}
+
+/// Number of accepted followers of a community.
+pub async fn follower_count(
+    conn: &mut AnyConnection,
+    community_id: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM community_followers WHERE community_id = $1 AND state = 'accepted'",
+    )
+    .bind(community_id)
+    .fetch_one(conn)
+    .await
+}
