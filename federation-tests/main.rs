@@ -1,1 +1,13 @@
+//! The one integration-test target. Layers (CONVENTIONS.md): parse round-trips on payloads
+//! captured from real servers (`fixtures`), store tests on SQLite and PostgreSQL (`store`),
+//! HTTP tests through `app().oneshot()` (`api`, `discovery`), and real `guildhall`
+//! processes on loopback (`process`).
 
+mod support;
+
+mod api;
+mod discovery;
+mod fixtures;
+mod http;
+mod process;
+mod store;

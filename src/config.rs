@@ -131,7 +131,7 @@ impl Config {
                     ));
                 }
             }
-            Err(e) => errors.extend(e.into_iter().map(|e| e.to_string())),
+            Err(e) => errors.extend(e.into_iter().map(describe)),
         }
         // Extract each section on its own so that a mistake in one does not hide another.
         fn section<T: serde::de::DeserializeOwned>(
@@ -140,7 +140,16 @@ impl Config {
             errors: &mut Vec<String>,
         ) -> Option<T> {
             f.extract_inner::<T>(name)
-                .map_err(|e| errors.extend(e.into_iter().map(|e| e.to_string())))
+                .map_err(|e| {
+                    errors.extend(e.into_iter().map(|mut e| {
+                        // figment appends the section after the key; name it first.
+                        if e.path.last().map(String::as_str) == Some(name) {
+                            e.path.pop();
+                        }
+                        e.path.insert(0, name.to_string());
+                        describe(e)
+                    }))
+                })
                 .ok()
         }
         let server = section::<ServerConfig>(figment, "server", &mut errors);
@@ -242,6 +251,20 @@ impl Config {
         let mut shown = self.clone();
         shown.database.url = mask_url_password(&self.database.url);
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+/// One figment error as `section.key: problem (in SOURCE)`.
+fn describe(e: figment::Error) -> String {
+    let source = e
+        .metadata
+        .as_ref()
+        .map(|m| format!(" (in {})", m.name))
+        .unwrap_or_default();
+    if e.path.is_empty() {
+        format!("{}{source}", e.kind)
+    } else {
+        format!("{}: {}{source}", e.path.join("."), e.kind)
     }
 }
 

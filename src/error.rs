@@ -26,6 +26,9 @@ pub enum AppError {
     /// Nothing at this address (404).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The request body is over the configured limit (413).
+    #[error("request body is too large")]
+    TooLarge,
     /// The name or address is already taken (409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -78,6 +81,7 @@ impl AppError {
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +95,7 @@ impl AppError {
             | AppError::Conflict { code, .. } => code,
             AppError::Unauthorized(_) => "unauthorized",
             AppError::NotFound(_) => "not_found",
+            AppError::TooLarge => "too_large",
             AppError::Internal(_) => "internal",
         }
     }

@@ -25,6 +25,7 @@ struct Params {
 #[derive(Serialize, Deserialize, Debug)]
 pub struct Jrd {
     pub subject: String,
+    #[serde(default)]
     pub aliases: Vec<Url>,
     pub links: Vec<JrdLink>,
 }

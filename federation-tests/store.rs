@@ -1,0 +1,274 @@
+//! Store and use-case tests, each on a fresh SQLite and a fresh PostgreSQL database.
+
+use crate::on_both_stores;
+use crate::support::{Backend, count, test_state};
+use guildhall::{
+    domain::{
+        accounts::{self, NewAccount},
+        communities::{self, NewCommunityInput},
+    },
+    error::AppError,
+    state::AppState,
+    store::{self, people::NewPerson},
+};
+
+on_both_stores!(
+    migrations_are_idempotent_and_instance_key_is_stable,
+    accounts_share_one_namespace_with_communities,
+    community_creation_sets_roles_topics_and_markdown,
+    directory_pages_by_name,
+    remote_upsert_never_overwrites_local_rows,
+    sessions_open_resolve_and_close,
+);
+
+fn account(name: &str) -> NewAccount {
+    NewAccount {
+        username: name.into(),
+        password: "correct horse battery".into(),
+        ..Default::default()
+    }
+}
+
+async fn user(state: &AppState, name: &str) -> accounts::LocalUser {
+    accounts::create(state, account(name), false, true)
+        .await
+        .expect("create user")
+}
+
+fn community(name: &str) -> NewCommunityInput {
+    NewCommunityInput {
+        name: name.into(),
+        title: format!("The {name} guild"),
+        ..Default::default()
+    }
+}
+
+async fn migrations_are_idempotent_and_instance_key_is_stable(b: Backend) {
+    let (state, _db) = test_state(b, "").await;
+    state
+        .db
+        .migrate()
+        .await
+        .expect("second migration run is a no-op");
+    let again = AppState::new(state.config.clone(), state.db.clone())
+        .await
+        .expect("state again");
+    assert_eq!(
+        again.instance_keys.public_key,
+        state.instance_keys.public_key
+    );
+    assert!(
+        state
+            .instance_keys
+            .public_key
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    assert_eq!(count(&state, "instance_actor").await, 1);
+}
+
+async fn accounts_share_one_namespace_with_communities(b: Backend) {
+    let (state, _db) = test_state(b, "").await;
+    let alice = user(&state, "alice").await;
+    assert!(alice.person.local);
+    assert!(
+        alice
+            .person
+            .private_key
+            .as_deref()
+            .unwrap()
+            .contains("PRIVATE KEY")
+    );
+    assert_eq!(alice.person.ap_id.as_str(), "http://gh.test/u/alice");
+
+    let err = accounts::create(&state, account("alice"), false, true)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "name_taken");
+
+    communities::create(&state, &alice.person, community("woodwork"))
+        .await
+        .unwrap();
+    let err = accounts::create(&state, account("woodwork"), false, true)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "name_taken",
+        "a user cannot take a community's name"
+    );
+    let err = communities::create(&state, &alice.person, community("alice"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "name_taken",
+        "a community cannot take a user's name"
+    );
+
+    let mut with_email = account("bob");
+    with_email.email = Some("Bob@Example.org".into());
+    accounts::create(&state, with_email, false, true)
+        .await
+        .unwrap();
+    let mut same_email = account("carol");
+    same_email.email = Some("bob@example.ORG".into());
+    let err = accounts::create(&state, same_email, false, true)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "email_taken");
+
+    assert_eq!(count(&state, "people").await, 2);
+    assert_eq!(count(&state, "accounts").await, 2);
+    assert_eq!(count(&state, "local_names").await, 3);
+}
+
+async fn community_creation_sets_roles_topics_and_markdown(b: Backend) {
+    let (state, _db) = test_state(b, "").await;
+    let alice = user(&state, "alice").await;
+    let input = NewCommunityInput {
+        name: "rust_guild".into(),
+        title: "  Rustaceans  ".into(),
+        summary: "We *practise* Rust <script>alert(1)</script>".into(),
+        guidelines: "1. Be kind".into(),
+        topics: vec!["#Rust".into(), "rust".into(), "systems".into()],
+        ..Default::default()
+    };
+    let c = communities::create(&state, &alice.person, input)
+        .await
+        .unwrap();
+    assert_eq!(c.title, "Rustaceans");
+    assert!(
+        c.summary_html.contains("<em>practise</em>"),
+        "{}",
+        c.summary_html
+    );
+    assert!(!c.summary_html.contains("<script"), "{}", c.summary_html);
+    assert!(
+        c.guidelines_html.contains("<li>Be kind</li>"),
+        "{}",
+        c.guidelines_html
+    );
+
+    let view = communities::view_local(&state, "rust_guild").await.unwrap();
+    assert_eq!(view.topics, vec!["rust", "systems"]);
+    let owner_ids: Vec<_> = view.owners.iter().map(|o| o.ap_id.as_str()).collect();
+    let mod_ids: Vec<_> = view.moderators.iter().map(|o| o.ap_id.as_str()).collect();
+    assert_eq!(owner_ids, vec!["http://gh.test/u/alice"]);
+    assert_eq!(mod_ids, vec!["http://gh.test/u/alice"]);
+    assert_eq!(view.followers, 0);
+
+    let bad = NewCommunityInput {
+        title: "".into(),
+        ..community("emptytitle")
+    };
+    let before = count(&state, "communities").await;
+    let err = communities::create(&state, &alice.person, bad)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::Invalid { .. }), "{err:?}");
+    assert_eq!(count(&state, "communities").await, before);
+    assert_eq!(count(&state, "local_names").await, 2);
+}
+
+async fn directory_pages_by_name(b: Backend) {
+    let (state, _db) = test_state(b, "").await;
+    let alice = user(&state, "alice").await;
+    for name in ["delta", "alpha", "charlie", "bravo", "echo"] {
+        communities::create(&state, &alice.person, community(name))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (page, next) = communities::list_local(&state, after.as_deref(), 2)
+            .await
+            .unwrap();
+        assert!(page.len() <= 2);
+        seen.extend(page.into_iter().map(|v| v.community.name));
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec!["alpha", "bravo", "charlie", "delta", "echo"]);
+}
+
+async fn remote_upsert_never_overwrites_local_rows(b: Backend) {
+    let (state, _db) = test_state(b, "").await;
+    let alice = user(&state, "alice").await;
+    let forged = NewPerson {
+        ap_id: alice.person.ap_id.as_str(),
+        name: "mallory",
+        display_name: Some("Mallory"),
+        bio_html: None,
+        bio_source: None,
+        local: false,
+        inbox: "http://evil.test/inbox",
+        shared_inbox: None,
+        public_key: "forged",
+        private_key: None,
+        published: 0,
+        updated: None,
+    };
+    let mut conn = state.db.pool.acquire().await.unwrap();
+    let res = store::people::upsert(&mut conn, &forged).await;
+    assert!(matches!(res, Err(sqlx::Error::RowNotFound)), "{res:?}");
+    let again = store::people::find_local_by_name(&mut conn, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.public_key, alice.person.public_key);
+    assert_eq!(again.inbox, alice.person.inbox);
+
+    // A genuinely remote person is inserted, then refreshed in place.
+    let remote = NewPerson {
+        ap_id: "http://remote.test/u/zoe",
+        name: "zoe",
+        inbox: "http://remote.test/u/zoe/inbox",
+        public_key: "k1",
+        local: false,
+        ..forged.clone()
+    };
+    let first = store::people::upsert(&mut conn, &remote).await.unwrap();
+    let second = store::people::upsert(
+        &mut conn,
+        &NewPerson {
+            public_key: "k2",
+            ..remote
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.id, second.id);
+    assert_eq!(second.public_key, "k2");
+    assert!(!second.local);
+}
+
+async fn sessions_open_resolve_and_close(b: Backend) {
+    let (state, _db) = test_state(b, "").await;
+    user(&state, "alice").await;
+    let err = accounts::login(&state, "alice", "wrong password!")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 401);
+    let err = accounts::login(&state, "nobody", "correct horse battery")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 401);
+    let (token, _) = accounts::login(&state, "alice", "correct horse battery")
+        .await
+        .unwrap();
+    let me = accounts::authenticate(&state, &token).await.unwrap();
+    assert_eq!(me.person.name, "alice");
+    // Only a hash of the token is stored.
+    let mut conn = state.db.pool.acquire().await.unwrap();
+    let stored: String = sqlx::query_scalar("SELECT token_hash FROM sessions")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_ne!(stored, token);
+    accounts::logout(&state, &token).await.unwrap();
+    assert!(accounts::authenticate(&state, &token).await.is_err());
+    assert_eq!(count(&state, "sessions").await, 0);
+}
