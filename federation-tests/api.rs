@@ -269,6 +269,9 @@ async fn communities_create_get_and_list(b: Backend) {
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(page["items"][0]["name"], "woodwork");
     assert!(page["next"].is_null());
+    let r = get(&state, "/api/v1/communities?limit=many", "application/json").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"], "invalid_query");
 }
 
 async fn bad_community_input_stores_nothing(b: Backend) {

@@ -1,7 +1,7 @@
 //! Store and use-case tests, each on a fresh SQLite and a fresh PostgreSQL database.
 
 use crate::on_both_stores;
-use crate::support::{Backend, count, test_state};
+use crate::support::{Backend, asset, count, federation_data, test_state};
 use guildhall::{
     domain::{
         accounts::{self, NewAccount},
@@ -19,6 +19,7 @@ on_both_stores!(
     directory_pages_by_name,
     remote_upsert_never_overwrites_local_rows,
     sessions_open_resolve_and_close,
+    remote_actors_from_real_servers_are_stored,
 );
 
 fn account(name: &str) -> NewAccount {
@@ -271,4 +272,58 @@ async fn sessions_open_resolve_and_close(b: Backend) {
     accounts::logout(&state, &token).await.unwrap();
     assert!(accounts::authenticate(&state, &token).await.is_err());
     assert_eq!(count(&state, "sessions").await, 0);
+}
+
+async fn remote_actors_from_real_servers_are_stored(b: Backend) {
+    use activitypub_federation::traits::Object;
+    use guildhall::{
+        federation::objects::{group::Group, person::Person},
+        store::{communities::DbCommunity, people::DbPerson},
+    };
+    let (state, _db) = test_state(b, "").await;
+    let data = federation_data(&state).await;
+
+    let json: Group = serde_json::from_str(&asset("lemmy-0.19/group.json")).unwrap();
+    let id = json.id.inner().clone();
+    let elsewhere = url::Url::parse("http://elsewhere.test/").unwrap();
+    assert!(DbCommunity::verify(&json, &elsewhere, &data).await.is_err());
+    DbCommunity::verify(&json, &id, &data).await.unwrap();
+    let row = DbCommunity::from_json(json.clone(), &data).await.unwrap();
+    assert!(!row.local && row.private_key.is_none());
+    assert_eq!(row.name, "ix19_141919xoq");
+    assert_eq!(
+        row.shared_inbox.as_deref(),
+        Some("http://lemmy-alpha:8541/inbox")
+    );
+    assert_eq!(row.public_key, json.public_key.public_key_pem);
+    // Seen again: the same row, refreshed.
+    let again = DbCommunity::from_json(json, &data).await.unwrap();
+    assert_eq!(again.id, row.id);
+    assert_eq!(count(&state, "communities").await, 1);
+    assert_eq!(
+        count(&state, "local_names").await,
+        0,
+        "remote names do not take local ones"
+    );
+
+    for path in ["lemmy-1.0/person.json", "fedify/person.json"] {
+        let json: Person = serde_json::from_str(&asset(path)).unwrap();
+        let id = json.id.inner().clone();
+        DbPerson::verify(&json, &id, &data).await.unwrap();
+        let p = DbPerson::from_json(json, &data).await.unwrap();
+        assert!(!p.local, "{path}");
+        assert_eq!(p.ap_id, id);
+    }
+
+    // Our own Group, replayed at us, never overwrites the local row.
+    let alice = user(&state, "alice").await;
+    let mine = communities::create(&state, &alice.person, community("woodwork"))
+        .await
+        .unwrap();
+    let mut forged = Object::into_json(mine.clone(), &data).await.unwrap();
+    forged.name = Some("Hijacked".into());
+    let err = DbCommunity::from_json(forged, &data).await.unwrap_err();
+    assert_eq!(err.code(), "local_object");
+    let view = communities::view_local(&state, "woodwork").await.unwrap();
+    assert_eq!(view.community.title, mine.title);
 }

@@ -140,3 +140,23 @@ pub async fn count(state: &AppState, table: &str) -> i64 {
         .await
         .unwrap()
 }
+
+/// A payload captured from a real server, from `federation-tests/assets/`.
+pub fn asset(path: &str) -> String {
+    let full = format!(
+        "{}/federation-tests/assets/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+/// The federation library's request data over `state` (what inbox handlers will get).
+pub async fn federation_data(state: &AppState) -> activitypub_federation::config::Data<AppState> {
+    activitypub_federation::config::FederationConfig::builder()
+        .domain(state.domain.clone())
+        .app_data(state.clone())
+        .build()
+        .await
+        .expect("federation config")
+        .to_request_data()
+}

@@ -1,6 +1,6 @@
 //! `/api/v1/communities`: create, get, list (keyset paging by name).
 
-use super::{ApiJson, Auth};
+use super::{ApiJson, ApiQuery, Auth};
 use crate::{
     domain::communities::{self, CommunityView, NewCommunityInput},
     error::AppResult,
@@ -9,7 +9,7 @@ use crate::{
 };
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     routing::get,
 };
@@ -96,7 +96,7 @@ struct ListOutput {
 
 async fn list(
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Json<ListOutput>> {
     let (views, next) =
         communities::list_local(&state, q.after.as_deref(), q.limit.unwrap_or(20)).await?;
