@@ -10,4 +10,5 @@ mod discovery;
 mod fixtures;
 mod http;
 mod process;
+mod signatures;
 mod store;

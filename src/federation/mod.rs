@@ -5,6 +5,7 @@ pub mod actors;
 pub mod collections;
 pub mod nodeinfo;
 pub mod objects;
+pub mod signatures;
 pub mod webfinger;
 
 use crate::state::AppState;
