@@ -3,7 +3,8 @@
 
 use crate::support::asset;
 use guildhall::federation::signatures::{
-    SignatureError, TimeWindow, key_owner, parse_public_key, parse_signature_header, verify_request,
+    Received, SignatureError, TimeWindow, key_owner, parse_public_key, parse_signature_header,
+    verify_request,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
@@ -120,10 +121,12 @@ fn every_captured_draft_cavage_signature_verifies() {
         }
         verify_request(
             &params,
-            &c.method,
-            &c.path,
-            &c.headers,
-            body,
+            &Received {
+                method: &c.method,
+                path_and_query: &c.path,
+                headers: &c.headers,
+                body,
+            },
             &key,
             &window,
             Some(&host),
@@ -137,10 +140,12 @@ fn every_captured_draft_cavage_signature_verifies() {
             tampered[last] ^= 1;
             let r = verify_request(
                 &params,
-                &c.method,
-                &c.path,
-                &c.headers,
-                Some(&tampered),
+                &Received {
+                    method: &c.method,
+                    path_and_query: &c.path,
+                    headers: &c.headers,
+                    body: Some(&tampered),
+                },
                 &key,
                 &window,
                 None,
@@ -149,10 +154,12 @@ fn every_captured_draft_cavage_signature_verifies() {
             // The same request replayed at another path does not verify.
             let r = verify_request(
                 &params,
-                &c.method,
-                "/elsewhere",
-                &c.headers,
-                body,
+                &Received {
+                    method: &c.method,
+                    path_and_query: "/elsewhere",
+                    headers: &c.headers,
+                    body,
+                },
                 &key,
                 &window,
                 None,
@@ -167,7 +174,16 @@ fn every_captured_draft_cavage_signature_verifies() {
             ..window
         };
         let r = verify_request(
-            &params, &c.method, &c.path, &c.headers, body, &key, &late, None,
+            &params,
+            &Received {
+                method: &c.method,
+                path_and_query: &c.path,
+                headers: &c.headers,
+                body,
+            },
+            &key,
+            &late,
+            None,
         );
         assert_eq!(r, Err(SignatureError::Expired), "{f}");
     }
@@ -189,10 +205,12 @@ fn a_key_of_another_actor_does_not_verify() {
     let key = parse_public_key(wrong).unwrap();
     let r = verify_request(
         &params,
-        &c.method,
-        &c.path,
-        &c.headers,
-        c.body.as_deref(),
+        &Received {
+            method: &c.method,
+            path_and_query: &c.path,
+            headers: &c.headers,
+            body: c.body.as_deref(),
+        },
         &key,
         &window_at(&c.headers),
         None,

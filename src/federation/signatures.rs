@@ -243,6 +243,17 @@ pub fn parse_public_key(pem: &str) -> Result<RsaPublicKey, SignatureError> {
         .map_err(|_| SignatureError::BadKey)
 }
 
+/// A request as received: what a signature covers.
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'a> {
+    pub method: &'a Method,
+    /// Path and query exactly as requested (the `(request-target)`).
+    pub path_and_query: &'a str,
+    pub headers: &'a HeaderMap,
+    /// The body, for requests that have one (its `Digest` is then required).
+    pub body: Option<&'a [u8]>,
+}
+
 /// Verifies a signed request against the key of the signing actor.
 ///
 /// Requires `(request-target)`, `host`, and `date` or `(created)` to be signed; for a
@@ -250,14 +261,17 @@ pub fn parse_public_key(pem: &str) -> Result<RsaPublicKey, SignatureError> {
 /// must equal the signed `Host` (a signature made for another server is refused).
 pub fn verify_request(
     params: &SignatureParams,
-    method: &Method,
-    path_and_query: &str,
-    headers: &HeaderMap,
-    body: Option<&[u8]>,
+    req: &Received<'_>,
     public_key: &RsaPublicKey,
     window: &TimeWindow,
     expected_host: Option<&str>,
 ) -> Result<(), SignatureError> {
+    let Received {
+        method,
+        path_and_query,
+        headers,
+        body,
+    } = *req;
     let signed = |h: &str| params.headers.iter().any(|s| s == h);
     if !signed("(request-target)") {
         return Err(SignatureError::NotSigned("(request-target)"));
@@ -440,10 +454,12 @@ mod tests {
         };
         let ok = verify_request(
             &params,
-            &Method::POST,
-            "/inbox?x=1",
-            &headers,
-            Some(body),
+            &Received {
+                method: &Method::POST,
+                path_and_query: "/inbox?x=1",
+                headers: &headers,
+                body: Some(body),
+            },
             &public,
             &window,
             Some("b.test:8080"),
@@ -451,10 +467,12 @@ mod tests {
         assert_eq!(ok, Ok(()));
         let other_body = verify_request(
             &params,
-            &Method::POST,
-            "/inbox?x=1",
-            &headers,
-            Some(b"{}"),
+            &Received {
+                method: &Method::POST,
+                path_and_query: "/inbox?x=1",
+                headers: &headers,
+                body: Some(b"{}"),
+            },
             &public,
             &window,
             None,
@@ -462,10 +480,12 @@ mod tests {
         assert_eq!(other_body, Err(SignatureError::DigestMismatch));
         let other_path = verify_request(
             &params,
-            &Method::POST,
-            "/c/x/inbox",
-            &headers,
-            Some(body),
+            &Received {
+                method: &Method::POST,
+                path_and_query: "/c/x/inbox",
+                headers: &headers,
+                body: Some(body),
+            },
             &public,
             &window,
             None,
@@ -473,10 +493,12 @@ mod tests {
         assert_eq!(other_path, Err(SignatureError::Invalid));
         let other_host = verify_request(
             &params,
-            &Method::POST,
-            "/inbox?x=1",
-            &headers,
-            Some(body),
+            &Received {
+                method: &Method::POST,
+                path_and_query: "/inbox?x=1",
+                headers: &headers,
+                body: Some(body),
+            },
             &public,
             &window,
             Some("c.test"),
@@ -488,10 +510,12 @@ mod tests {
         };
         let old = verify_request(
             &params,
-            &Method::POST,
-            "/inbox?x=1",
-            &headers,
-            Some(body),
+            &Received {
+                method: &Method::POST,
+                path_and_query: "/inbox?x=1",
+                headers: &headers,
+                body: Some(body),
+            },
             &public,
             &later,
             None,
@@ -503,10 +527,12 @@ mod tests {
         };
         let future = verify_request(
             &params,
-            &Method::POST,
-            "/inbox?x=1",
-            &headers,
-            Some(body),
+            &Received {
+                method: &Method::POST,
+                path_and_query: "/inbox?x=1",
+                headers: &headers,
+                body: Some(body),
+            },
             &public,
             &earlier,
             None,
@@ -516,10 +542,12 @@ mod tests {
         no_digest.headers.retain(|h| h != "digest");
         let r = verify_request(
             &no_digest,
-            &Method::POST,
-            "/inbox?x=1",
-            &headers,
-            Some(body),
+            &Received {
+                method: &Method::POST,
+                path_and_query: "/inbox?x=1",
+                headers: &headers,
+                body: Some(body),
+            },
             &public,
             &window,
             None,
@@ -529,10 +557,12 @@ mod tests {
         no_date.headers.retain(|h| h != "date");
         let r = verify_request(
             &no_date,
-            &Method::POST,
-            "/inbox?x=1",
-            &headers,
-            Some(body),
+            &Received {
+                method: &Method::POST,
+                path_and_query: "/inbox?x=1",
+                headers: &headers,
+                body: Some(body),
+            },
             &public,
             &window,
             None,
