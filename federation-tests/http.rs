@@ -30,10 +30,8 @@ impl Reply {
 
 /// Sends one request through the whole app.
 pub async fn send(state: &AppState, req: Request<Body>) -> Reply {
-    let res = guildhall::app(state.clone())
-        .oneshot(req)
-        .await
-        .expect("infallible");
+    let app = guildhall::app(state.clone()).await.expect("app");
+    let res = app.oneshot(req).await.expect("infallible");
     let status = res.status();
     let headers = res.headers().clone();
     let bytes = res.into_body().collect().await.expect("body").to_bytes();

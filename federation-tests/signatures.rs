@@ -132,8 +132,9 @@ fn every_captured_draft_cavage_signature_verifies() {
             Some(&host),
         )
         .unwrap_or_else(|e| panic!("{f}: {e}"));
+        let captured = !f.starts_with("mastodon/"); // mastodon/ is written from its docs
         if c.method == Method::POST {
-            verified_posts += 1;
+            verified_posts += usize::from(captured);
             // One changed byte in the body breaks the Digest.
             let mut tampered = body.unwrap().to_vec();
             let last = tampered.len() - 2;
@@ -166,7 +167,7 @@ fn every_captured_draft_cavage_signature_verifies() {
             );
             assert_eq!(r, Err(SignatureError::Invalid), "{f}");
         } else {
-            verified_gets += 1;
+            verified_gets += usize::from(captured);
         }
         // A day later it is refused.
         let late = TimeWindow {

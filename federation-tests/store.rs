@@ -211,6 +211,7 @@ async fn remote_upsert_never_overwrites_local_rows(b: Backend) {
         private_key: None,
         published: 0,
         updated: None,
+        actor_type: "Person",
     };
     let mut conn = state.db.pool.acquire().await.unwrap();
     let res = store::people::upsert(&mut conn, &forged).await;

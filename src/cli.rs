@@ -170,7 +170,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.server.bind;
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let state = AppState::new(config, db).await?;
-    let app = crate::app(state.clone());
+    let app = crate::app(state.clone()).await?;
+    let worker = crate::delivery::spawn(state.clone());
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind} (server.bind)"))?;
@@ -198,6 +199,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Ok(result) => result.context("server")?,
         Err(_) => tracing::warn!("shutdown grace period over; dropping open connections"),
     }
+    // Deliveries cut off here keep their rows and are sent after the next start.
+    worker.abort();
     state.db.pool.close().await;
     tracing::info!("stopped");
     Ok(())

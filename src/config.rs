@@ -23,6 +23,7 @@ pub struct Config {
     pub instance: InstanceConfig,
     pub registration: RegistrationConfig,
     pub log: LogConfig,
+    pub federation: FederationSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,6 +81,19 @@ pub struct LogConfig {
     pub level: String,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationSettings {
+    pub authorized_fetch: bool,
+    pub request_timeout_secs: u64,
+    pub signature_max_age_secs: u64,
+    pub signature_max_skew_secs: u64,
+    pub retry_initial_secs: u64,
+    pub delivery_concurrency: usize,
+    pub allow_private_addresses: bool,
+    pub resolve: BTreeMap<String, std::net::IpAddr>,
+}
+
 /// All the problems found in a configuration, one line each, each naming its key.
 #[derive(Debug)]
 pub struct ConfigErrors(pub Vec<String>);
@@ -95,7 +109,14 @@ impl std::fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-const SECTIONS: [&str; 5] = ["server", "database", "instance", "registration", "log"];
+const SECTIONS: [&str; 6] = [
+    "server",
+    "database",
+    "instance",
+    "registration",
+    "log",
+    "federation",
+];
 
 impl Config {
     /// Loads defaults, then `file` (which must exist when given), then the environment.
@@ -157,8 +178,15 @@ impl Config {
         let instance = section::<InstanceConfig>(figment, "instance", &mut errors);
         let registration = section::<RegistrationConfig>(figment, "registration", &mut errors);
         let log = section::<LogConfig>(figment, "log", &mut errors);
-        let (Some(server), Some(database), Some(instance), Some(registration), Some(log)) =
-            (server, database, instance, registration, log)
+        let federation = section::<FederationSettings>(figment, "federation", &mut errors);
+        let (
+            Some(server),
+            Some(database),
+            Some(instance),
+            Some(registration),
+            Some(log),
+            Some(federation),
+        ) = (server, database, instance, registration, log, federation)
         else {
             return Err(ConfigErrors(errors));
         };
@@ -168,6 +196,7 @@ impl Config {
             instance,
             registration,
             log,
+            federation,
         };
         errors.extend(config.validate());
         if errors.is_empty() {
@@ -218,6 +247,12 @@ impl Config {
         }
         if self.instance.name.trim().is_empty() {
             errors.push("instance.name: must not be empty".to_string());
+        }
+        if self.federation.request_timeout_secs == 0 {
+            errors.push("federation.request_timeout_secs: must be at least 1".to_string());
+        }
+        if self.federation.delivery_concurrency == 0 {
+            errors.push("federation.delivery_concurrency: must be at least 1".to_string());
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             errors.push(format!("log.level: {e}"));

@@ -32,6 +32,9 @@ pub enum AppError {
     /// The name or address is already taken (409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A remote server could not be reached or sent something unusable (502).
+    #[error("remote server: {0}")]
+    Remote(String),
     /// Something went wrong on our side (500). The cause is logged, not shown.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -82,6 +85,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Remote(_) => StatusCode::BAD_GATEWAY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +100,7 @@ impl AppError {
             AppError::Unauthorized(_) => "unauthorized",
             AppError::NotFound(_) => "not_found",
             AppError::TooLarge => "too_large",
+            AppError::Remote(_) => "remote_error",
             AppError::Internal(_) => "internal",
         }
     }
@@ -129,6 +134,31 @@ impl IntoResponse for AppError {
 
 impl From<activitypub_federation::error::Error> for AppError {
     fn from(e: activitypub_federation::error::Error) -> Self {
-        AppError::Internal(anyhow::Error::new(e).context("federation"))
+        use activitypub_federation::error::Error as F;
+        match e {
+            F::NotFound | F::ObjectDeleted(_) => AppError::NotFound("remote object"),
+            F::RequestLimit => {
+                AppError::bad_request("fetch_budget", "too many fetches for one request")
+            }
+            F::UrlVerificationError(m) => AppError::bad_request("bad_url", m),
+            F::DomainResolveError(_) | F::ResolveInternalIpError(..) => AppError::forbidden(
+                "private_address",
+                "refusing to fetch from a private address",
+            ),
+            F::ParseFetchedObject(err, url, _) => {
+                AppError::Remote(format!("unusable object at {url}: {err}"))
+            }
+            F::FetchInvalidContentType(url) => {
+                AppError::Remote(format!("{url} is not served as ActivityPub"))
+            }
+            F::FetchWrongId(url) => {
+                AppError::Remote(format!("{url} has another id than its address"))
+            }
+            F::WebfingerResolveFailed(e) => AppError::Remote(format!("WebFinger: {e}")),
+            F::Reqwest(e) => AppError::Remote(e.without_url().to_string()),
+            F::ReqwestMiddleware(e) => AppError::Remote(e.to_string()),
+            F::ResponseBodyLimit => AppError::Remote("response too large".into()),
+            other => AppError::Internal(anyhow::Error::new(other).context("federation")),
+        }
     }
 }

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod federation;
@@ -15,6 +16,7 @@ pub mod state;
 pub mod store;
 pub mod web;
 
+use activitypub_federation::config::FederationMiddleware;
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, State},
@@ -30,10 +32,11 @@ use tower_http::{
 };
 
 /// The whole HTTP application. Tests drive it with `tower::ServiceExt::oneshot`.
-pub fn app(state: AppState) -> Router {
+pub async fn app(state: AppState) -> anyhow::Result<Router> {
     let limit = state.config.server.body_limit_bytes;
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs);
-    Router::new()
+    let federation = federation::client::federation_config(&state).await?;
+    Ok(Router::new()
         .merge(api::router())
         .merge(federation::router())
         .merge(web::router())
@@ -47,7 +50,8 @@ pub fn app(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(FederationMiddleware::new(federation))
+        .layer(TraceLayer::new_for_http()))
 }
 
 /// 200 when the database answers, 503 otherwise.

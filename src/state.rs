@@ -22,6 +22,10 @@ pub struct App {
     pub domain: String,
     /// The instance actor's key pair (FEP-2677).
     pub instance_keys: store::instance::DbInstanceKeys,
+    /// The HTTP client for federation (deliveries and fetches).
+    pub http: reqwest::Client,
+    /// Wakes the delivery workers when new deliveries are queued.
+    pub delivery_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl Deref for AppState {
@@ -47,9 +51,11 @@ impl AppState {
         drop(conn);
         Ok(AppState(Arc::new(App {
             domain: config.domain(),
+            http: crate::federation::client::http_client(&config),
             config,
             db,
             instance_keys: keys,
+            delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
         })))
     }
 
@@ -60,6 +66,22 @@ impl AppState {
             .base_url
             .join(path)
             .expect("a path joined to a validated base URL is a URL")
+    }
+
+    /// Whether a URL is on this instance (same host and port as `server.base_url`).
+    pub fn is_local_url(&self, url: &Url) -> bool {
+        let base = &self.config.server.base_url;
+        url.host_str() == base.host_str()
+            && url.port_or_known_default() == base.port_or_known_default()
+    }
+
+    /// A new id for something we create: `/{kind}/{random}`.
+    pub fn new_id(&self, kind: &str) -> Url {
+        use rand::RngCore;
+        let mut bytes = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        self.url(&format!("/{kind}/{hex}"))
     }
 
     /// The ActivityPub id of a local person.

@@ -9,6 +9,7 @@
 //   PEER_RESOLVE=fedify.test=127.0.0.1,alpha.test=127.0.0.1 node peer.mjs
 // See README.md for the environment variables and the control API.
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import dns from "node:dns";
 import http from "node:http";
@@ -147,6 +148,7 @@ function signatureKeyId(headers) {
 
 /** Activities Fedify verified and handed to alice's inbox listeners, in arrival order. */
 const received = [];
+let receivedSeq = 0; // keeps counting across DELETE /_control/inbox
 /** Inbox POSTs that Fedify refused (bad or missing signature, bad JSON, …). */
 const refused = [];
 /** Objects and activities alice made: id → { json, vocab, group, deleted }. */
@@ -172,7 +174,6 @@ const federation = createFederation({
   origin: ORIGIN,
   allowPrivateAddress: true,
   firstKnock: FIRST_KNOCK,
-  userAgent: { software: "GuildhallFedifyPeer/0.1.0" },
 });
 
 federation
@@ -196,6 +197,7 @@ federation
       assertionMethods: keys.map((k) => k.multikey),
     });
   })
+  .mapHandle((_ctx, username) => (username === USERNAME ? USERNAME : null))
   .setKeyPairsDispatcher((_ctx, identifier) => (identifier === USERNAME ? keyPairs : []));
 
 federation
@@ -242,7 +244,7 @@ function record(ctx, activity) {
   const data = ctx.data ?? {};
   const raw = data.raw ?? null;
   received.push({
-    seq: received.length + 1,
+    seq: ++receivedSeq,
     receivedAt: new Date().toISOString(),
     type: typeof raw?.type === "string" ? raw.type : activity.constructor.name,
     id: raw?.id ?? activity.id?.href ?? null,
@@ -313,7 +315,7 @@ federation
         object: follow,
         to: follower.id,
       });
-      remember(ctx, accept, null, "activity");
+      await remember(ctx, accept, null, "activity");
       await ctx.sendActivity({ identifier: USERNAME }, follower, accept, { immediate: true });
     } catch (error) {
       console.error("accepting a Follow failed:", error);
@@ -474,7 +476,6 @@ const control = {
     });
     await remember(ctx, follow, actor.id.href, "activity");
     following.set(actor.id.href, { follow, state: "pending" });
-    if (target !== actor.id.href) following.set(target, following.get(actor.id.href));
     await deliver(ctx, actor, follow);
     return { id: follow.id.href };
   },
@@ -482,9 +483,9 @@ const control = {
   "POST unfollow": async (body) => {
     const target = requireUrl(body, "target");
     const ctx = baseContext();
-    const entry = following.get(target);
-    if (entry == null) throw new HttpError(409, `alice never followed ${target}`);
     const actor = await fetchActor(ctx, target);
+    const entry = following.get(actor.id.href);
+    if (entry == null) throw new HttpError(409, `alice never followed ${target}`);
     const undo = new Undo({
       id: newId(),
       actor: ctx.getActorUri(USERNAME),
@@ -493,7 +494,6 @@ const control = {
     });
     await remember(ctx, undo, actor.id.href, "activity");
     await deliver(ctx, actor, undo);
-    following.delete(target);
     following.delete(actor.id.href);
     return { id: undo.id.href, object: entry.follow.id.href };
   },
@@ -530,7 +530,6 @@ const control = {
         tos: [group.id, PUBLIC_COLLECTION],
         cc: group.id,
         audience: group.id,
-        published,
       });
     } else {
       // Mastodon style: a public status that mentions the group.
@@ -546,7 +545,7 @@ const control = {
         ccs,
         tags: [new Mention({ href: group.id, name: handleOf(group) })],
       });
-      create = new Create({ id: newId(), actor: me, object, to: PUBLIC_COLLECTION, ccs, published });
+      create = new Create({ id: newId(), actor: me, object, to: PUBLIC_COLLECTION, ccs });
     }
     await remember(ctx, object, group.id.href, "post");
     await remember(ctx, create, group.id.href, "activity");
@@ -577,7 +576,7 @@ const control = {
       ccs,
       audience: group.id,
     });
-    const create = new Create({ id: newId(), actor: me, object: note, tos, ccs, audience: group.id, published });
+    const create = new Create({ id: newId(), actor: me, object: note, tos, ccs, audience: group.id });
     await remember(ctx, note, group.id.href, "comment");
     await remember(ctx, create, group.id.href, "activity");
     outbox.push(create);
@@ -754,6 +753,7 @@ async function route(request) {
       path: url.pathname,
       signature: data.signature,
       keyId: data.keyId,
+      reason: null,
       headers: Object.fromEntries(request.headers),
       body: text,
     };
@@ -805,6 +805,7 @@ const server = http.createServer(async (req, res) => {
 // ---------------------------------------------------------------------------------------
 
 await configure({
+  contextLocalStorage: new AsyncLocalStorage(),
   sinks: { console: getConsoleSink() },
   loggers: [
     { category: "fedify", lowestLevel: LOG_LEVEL, sinks: ["console"] },
@@ -816,14 +817,24 @@ const rsa = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
 const ed25519 = await generateCryptoKeyPair("Ed25519");
 keyPairs = [rsa, ed25519];
 
+server.on("error", (error) => {
+  console.error(`fedify peer: cannot listen on ${BIND}:${PORT}: ${error.message}`);
+  process.exit(3);
+});
 server.listen(PORT, BIND, () => {
   ready = true;
-  console.log(`fedify peer: ${ORIGIN}/users/${USERNAME} listening on ${BIND}:${PORT}`);
+  console.log(`fedify peer ready: ${ORIGIN}/users/${USERNAME} (listening on ${BIND}:${PORT})`);
 });
 
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    server.close();
-    process.exit(0);
-  });
+function shutdown() {
+  server.close();
+  process.exit(0);
+}
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, shutdown);
+// With PEER_EXIT_WITH_STDIN=1 the peer also stops when its stdin closes, so a test harness
+// that dies without killing it (its end of the pipe closes) does not leave it running.
+if (process.env.PEER_EXIT_WITH_STDIN === "1") {
+  process.stdin.on("end", shutdown);
+  process.stdin.on("close", shutdown);
+  process.stdin.resume();
 }

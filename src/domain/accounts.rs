@@ -126,6 +126,7 @@ pub async fn create(
             private_key: Some(&keys.private_key),
             published: store::now_ms(),
             updated: None,
+            actor_type: "Person",
         },
     )
     .await?;

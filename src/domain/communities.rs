@@ -102,6 +102,9 @@ pub async fn create(
             sensitive: input.sensitive,
             published: store::now_ms(),
             updated: None,
+            outbox_url: None,
+            moderators_url: None,
+            featured_url: None,
         },
     )
     .await?;

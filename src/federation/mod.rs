@@ -1,8 +1,11 @@
 //! ActivityPub: actors and objects, collections, discovery (WebFinger, NodeInfo,
 //! host-meta) and content negotiation.
 
+pub mod activities;
 pub mod actors;
+pub mod client;
 pub mod collections;
+pub mod inbox;
 pub mod nodeinfo;
 pub mod objects;
 pub mod signatures;
@@ -24,6 +27,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(actors::router())
         .merge(collections::router())
+        .merge(inbox::router())
         .merge(webfinger::router())
         .merge(nodeinfo::router())
 }

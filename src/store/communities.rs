@@ -25,6 +25,9 @@ pub struct DbCommunity {
     pub published: i64,
     pub updated: Option<i64>,
     pub last_fetched: i64,
+    pub outbox_url: Option<String>,
+    pub moderators_url: Option<String>,
+    pub featured_url: Option<String>,
 }
 
 impl FromRow<'_, AnyRow> for DbCommunity {
@@ -49,6 +52,9 @@ impl FromRow<'_, AnyRow> for DbCommunity {
             published: r.try_get("published")?,
             updated: r.try_get("updated")?,
             last_fetched: r.try_get("last_fetched")?,
+            outbox_url: r.try_get("outbox_url")?,
+            moderators_url: r.try_get("moderators_url")?,
+            featured_url: r.try_get("featured_url")?,
         })
     }
 }
@@ -57,7 +63,8 @@ macro_rules! community_columns {
     () => {
         "id, ap_id, name, title, summary_source, summary_html, \
     guidelines_source, guidelines_html, local, inbox, shared_inbox, followers_url, public_key, \
-    private_key, posting_restricted_to_mods, sensitive, published, updated, last_fetched"
+    private_key, posting_restricted_to_mods, sensitive, published, updated, last_fetched, \
+    outbox_url, moderators_url, featured_url"
     };
 }
 
@@ -81,6 +88,9 @@ pub struct NewCommunity<'a> {
     pub sensitive: bool,
     pub published: i64,
     pub updated: Option<i64>,
+    pub outbox_url: Option<&'a str>,
+    pub moderators_url: Option<&'a str>,
+    pub featured_url: Option<&'a str>,
 }
 
 /// Inserts a community, or refreshes a remote one seen again (local rows are never
@@ -93,15 +103,17 @@ pub async fn upsert(
         "INSERT INTO communities (ap_id, name, title, summary_source, summary_html, \
          guidelines_source, guidelines_html, local, inbox, shared_inbox, followers_url, \
          public_key, private_key, posting_restricted_to_mods, sensitive, published, updated, \
-         last_fetched) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+         last_fetched, outbox_url, moderators_url, featured_url) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+         $19, $20, $21) \
          ON CONFLICT (ap_id) DO UPDATE SET name = excluded.name, title = excluded.title, \
          summary_source = excluded.summary_source, summary_html = excluded.summary_html, \
          inbox = excluded.inbox, shared_inbox = excluded.shared_inbox, \
          followers_url = excluded.followers_url, public_key = excluded.public_key, \
          posting_restricted_to_mods = excluded.posting_restricted_to_mods, \
          sensitive = excluded.sensitive, updated = excluded.updated, \
-         last_fetched = excluded.last_fetched \
+         last_fetched = excluded.last_fetched, outbox_url = excluded.outbox_url, \
+         moderators_url = excluded.moderators_url, featured_url = excluded.featured_url \
          WHERE communities.local = 0 \
          RETURNING ",
         community_columns!()
@@ -125,6 +137,9 @@ pub async fn upsert(
         .bind(c.published)
         .bind(c.updated)
         .bind(now_ms())
+        .bind(c.outbox_url)
+        .bind(c.moderators_url)
+        .bind(c.featured_url)
         .fetch_one(conn)
         .await
 }
@@ -261,6 +276,129 @@ pub async fn role_holders(
                 local: r.try_get::<i64, _>("local")? != 0,
             })
         })
+        .collect()
+}
+
+/// Any community by row id.
+pub async fn find_by_id(conn: &mut AnyConnection, id: i64) -> Result<DbCommunity, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        community_columns!(),
+        " FROM communities WHERE id = $1"
+    );
+    sqlx::query_as(sql).bind(id).fetch_one(conn).await
+}
+
+/// Whether `person_id` holds `role` in a community.
+pub async fn has_role(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    person_id: i64,
+    role: &str,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM community_roles WHERE community_id = $1 AND person_id = $2 \
+         AND role = $3",
+    )
+    .bind(community_id)
+    .bind(person_id)
+    .bind(role)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Records a follow (or refreshes its state and Follow id). Returns true if it is new.
+pub async fn upsert_follower(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    person_id: i64,
+    state: &str,
+    follow_id: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let existed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM community_followers WHERE community_id = $1 AND person_id = $2",
+    )
+    .bind(community_id)
+    .bind(person_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO community_followers (community_id, person_id, state, follow_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (community_id, person_id) \
+         DO UPDATE SET state = excluded.state, \
+         follow_id = COALESCE(excluded.follow_id, community_followers.follow_id)",
+    )
+    .bind(community_id)
+    .bind(person_id)
+    .bind(state)
+    .bind(follow_id)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(existed == 0)
+}
+
+/// The follow state of a person for a community (`pending`, `accepted`), if any.
+pub async fn follow_state(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    person_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT state FROM community_followers WHERE community_id = $1 AND person_id = $2",
+    )
+    .bind(community_id)
+    .bind(person_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Removes a follow; true if there was one.
+pub async fn remove_follower(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    person_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("DELETE FROM community_followers WHERE community_id = $1 AND person_id = $2")
+            .bind(community_id)
+            .bind(person_id)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The distinct inboxes of a community's remote accepted followers (shared inbox when they
+/// have one), for fan-out.
+pub async fn follower_inboxes(
+    conn: &mut AnyConnection,
+    community_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT COALESCE(p.shared_inbox, p.inbox) FROM community_followers f \
+         JOIN people p ON p.id = f.person_id \
+         WHERE f.community_id = $1 AND f.state = 'accepted' AND p.local = 0",
+    )
+    .bind(community_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Remote communities that local people follow (any state), by title.
+pub async fn followed_by(
+    conn: &mut AnyConnection,
+    person_id: i64,
+) -> Result<Vec<(DbCommunity, String)>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        community_columns!(),
+        ", f.state AS follow_state FROM communities JOIN community_followers f \
+         ON f.community_id = communities.id WHERE f.person_id = $1 ORDER BY communities.title"
+    );
+    let rows = sqlx::query(sql).bind(person_id).fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| Ok((DbCommunity::from_row(r)?, r.try_get("follow_state")?)))
         .collect()
 }
 

@@ -4,9 +4,11 @@
 //! into one transaction.
 
 pub mod accounts;
+pub mod activities;
 pub mod communities;
 pub mod instance;
 pub mod people;
+pub mod posts;
 
 use anyhow::Context;
 use sqlx::{

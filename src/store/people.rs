@@ -20,6 +20,8 @@ pub struct DbPerson {
     pub published: i64,
     pub updated: Option<i64>,
     pub last_fetched: i64,
+    /// `Person`, `Service`, `Application`, … (Groups are communities).
+    pub actor_type: String,
 }
 
 impl FromRow<'_, AnyRow> for DbPerson {
@@ -39,6 +41,7 @@ impl FromRow<'_, AnyRow> for DbPerson {
             published: r.try_get("published")?,
             updated: r.try_get("updated")?,
             last_fetched: r.try_get("last_fetched")?,
+            actor_type: r.try_get("actor_type")?,
         })
     }
 }
@@ -46,7 +49,7 @@ impl FromRow<'_, AnyRow> for DbPerson {
 macro_rules! person_columns {
     () => {
         "id, ap_id, name, display_name, bio_html, bio_source, local, inbox, \
-    shared_inbox, public_key, private_key, published, updated, last_fetched"
+    shared_inbox, public_key, private_key, published, updated, last_fetched, actor_type"
     };
 }
 
@@ -65,19 +68,21 @@ pub struct NewPerson<'a> {
     pub private_key: Option<&'a str>,
     pub published: i64,
     pub updated: Option<i64>,
+    pub actor_type: &'a str,
 }
 
 /// Inserts a person, or (for a remote actor seen again) refreshes its row. Returns the row.
 pub async fn upsert(conn: &mut AnyConnection, p: &NewPerson<'_>) -> Result<DbPerson, sqlx::Error> {
     let sql = concat!(
         "INSERT INTO people (ap_id, name, display_name, bio_html, bio_source, local, inbox, \
-         shared_inbox, public_key, private_key, published, updated, last_fetched) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         shared_inbox, public_key, private_key, published, updated, last_fetched, actor_type) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          ON CONFLICT (ap_id) DO UPDATE SET name = excluded.name, \
          display_name = excluded.display_name, bio_html = excluded.bio_html, \
          bio_source = excluded.bio_source, inbox = excluded.inbox, \
          shared_inbox = excluded.shared_inbox, public_key = excluded.public_key, \
-         updated = excluded.updated, last_fetched = excluded.last_fetched \
+         updated = excluded.updated, last_fetched = excluded.last_fetched, \
+         actor_type = excluded.actor_type \
          WHERE people.local = 0 \
          RETURNING ",
         person_columns!()
@@ -96,6 +101,7 @@ pub async fn upsert(conn: &mut AnyConnection, p: &NewPerson<'_>) -> Result<DbPer
         .bind(p.published)
         .bind(p.updated)
         .bind(now_ms())
+        .bind(p.actor_type)
         .fetch_one(conn)
         .await
 }

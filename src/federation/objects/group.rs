@@ -143,6 +143,9 @@ impl Object for DbCommunity {
                     .map(|t| t.timestamp_millis())
                     .unwrap_or_else(store::now_ms),
                 updated: json.updated.map(|t| t.timestamp_millis()),
+                outbox_url: json.outbox.as_ref().map(Url::as_str),
+                moderators_url: json.attributed_to.as_ref().map(Url::as_str),
+                featured_url: json.featured.as_ref().map(Url::as_str),
             },
         )
         .await

@@ -2,8 +2,13 @@
 //! this server makes (authorized fetch).
 
 use super::{Endpoints, time_of};
-use crate::state::AppState;
-use activitypub_federation::{kinds::actor::ApplicationType, protocol::public_key::PublicKey};
+use crate::{error::AppError, state::AppState};
+use activitypub_federation::{
+    config::Data,
+    kinds::actor::ApplicationType,
+    protocol::public_key::PublicKey,
+    traits::{Actor, Object},
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -52,5 +57,73 @@ pub fn application_json(state: &AppState) -> Application {
         url: state.url("/"),
         published: time_of(state.instance_keys.created_at),
         id,
+    }
+}
+
+/// Our own instance actor, as the federation library's signing actor for fetches.
+#[derive(Debug, Clone)]
+pub struct InstanceActor {
+    pub id: Url,
+    pub public_key: String,
+    pub private_key: String,
+    pub inbox: Url,
+}
+
+impl InstanceActor {
+    pub fn of(state: &AppState) -> InstanceActor {
+        InstanceActor {
+            id: state.instance_actor_url(),
+            public_key: state.instance_keys.public_key.clone(),
+            private_key: state.instance_keys.private_key.clone(),
+            inbox: state.url("/inbox"),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Object for InstanceActor {
+    type DataType = AppState;
+    type Kind = Application;
+    type Error = AppError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    async fn read_from_id(id: Url, data: &Data<AppState>) -> Result<Option<Self>, AppError> {
+        Ok((id == data.instance_actor_url()).then(|| InstanceActor::of(data.app_data())))
+    }
+
+    async fn into_json(self, data: &Data<AppState>) -> Result<Application, AppError> {
+        Ok(application_json(data.app_data()))
+    }
+
+    async fn verify(_: &Application, _: &Url, _: &Data<AppState>) -> Result<(), AppError> {
+        // Remote `Application` actors are stored as people (`actor_type`), never as this.
+        Err(AppError::bad_request(
+            "not_ours",
+            "only our own instance actor is an InstanceActor",
+        ))
+    }
+
+    async fn from_json(_: Application, _: &Data<AppState>) -> Result<Self, AppError> {
+        Err(AppError::bad_request(
+            "not_ours",
+            "only our own instance actor is an InstanceActor",
+        ))
+    }
+}
+
+impl Actor for InstanceActor {
+    fn public_key_pem(&self) -> &str {
+        &self.public_key
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        Some(self.private_key.clone())
+    }
+
+    fn inbox(&self) -> Url {
+        self.inbox.clone()
     }
 }

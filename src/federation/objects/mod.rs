@@ -3,6 +3,7 @@
 pub mod group;
 pub mod instance;
 pub mod person;
+pub mod post;
 
 use serde::{Deserialize, Serialize};
 use url::Url;

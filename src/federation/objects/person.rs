@@ -13,7 +13,6 @@ use crate::{
 use activitypub_federation::{
     config::Data,
     fetch::object_id::ObjectId,
-    kinds::actor::PersonType,
     protocol::{public_key::PublicKey, verification::verify_domains_match},
     traits::{Actor, Object},
 };
@@ -21,12 +20,32 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-/// A `Person` on the wire.
+/// The actor types stored as people (everything but `Group`).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum PersonKind {
+    Person,
+    Service,
+    Application,
+    Organization,
+}
+
+impl PersonKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersonKind::Person => "Person",
+            PersonKind::Service => "Service",
+            PersonKind::Application => "Application",
+            PersonKind::Organization => "Organization",
+        }
+    }
+}
+
+/// A `Person` (or other non-Group actor) on the wire.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Person {
     #[serde(rename = "type")]
-    pub kind: PersonType,
+    pub kind: PersonKind,
     pub id: ObjectId<DbPerson>,
     pub preferred_username: String,
     /// Display name.
@@ -113,6 +132,7 @@ impl Object for DbPerson {
                     .map(|t| t.timestamp_millis())
                     .unwrap_or_else(store::now_ms),
                 updated: json.updated.map(|t| t.timestamp_millis()),
+                actor_type: json.kind.as_str(),
             },
         )
         .await
@@ -149,7 +169,12 @@ impl Actor for DbPerson {
 /// The `Person` JSON of a person.
 pub fn person_json(p: DbPerson) -> Person {
     Person {
-        kind: PersonType::Person,
+        kind: match p.actor_type.as_str() {
+            "Service" => PersonKind::Service,
+            "Application" => PersonKind::Application,
+            "Organization" => PersonKind::Organization,
+            _ => PersonKind::Person,
+        },
         public_key: p.public_key(),
         preferred_username: p.name.clone(),
         name: p.display_name.clone(),

@@ -1,0 +1,226 @@
+//! Announce: our communities relay every accepted activity to their followers (FEP-1b12),
+//! and we unwrap what remote communities we follow relay to us.
+
+use super::{
+    ActorRef, Outcome, deletion, dispatch, find_or_fetch_actor,
+    following::strip_context,
+    same_origin,
+    send::{self, Delivery},
+    type_of, url_field,
+};
+use crate::{
+    error::AppError,
+    federation::objects::post::{PUBLIC, value_id},
+    state::AppState,
+    store::{self, communities::DbCommunity, posts::DbPost},
+};
+use activitypub_federation::{
+    config::Data,
+    fetch::{fetch_object_http, object_id::ObjectId},
+};
+use serde_json::{Value, json};
+use sqlx::AnyConnection;
+
+const ACTIVITY_TYPES: &[&str] = &[
+    "Create", "Update", "Delete", "Like", "Dislike", "Undo", "Announce", "Follow", "Accept",
+    "Reject", "Add", "Remove", "Block", "Lock", "Flag",
+];
+
+/// A local community announces `activity` (unchanged) to its remote followers; for a new
+/// top-level post also the bare object, which is what Mastodon shows (Lemmy does both;
+/// announcing replies too flooded Mastodon timelines, Lemmy #2224/#2606).
+pub async fn relay(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    community: &DbCommunity,
+    activity: &Value,
+    bare_object: Option<&Value>,
+) -> Result<(), AppError> {
+    let inboxes = store::communities::follower_inboxes(conn, community.id).await?;
+    let followers = format!("{}/followers", community.ap_id);
+    let is_new_post = type_of(activity) == Some("Create") && bare_object.is_some();
+    let announce = json!({
+        "id": state.new_id("activities/announce"),
+        "type": "Announce",
+        "actor": community.ap_id,
+        "to": [PUBLIC],
+        "cc": [followers],
+        "object": strip_context(activity.clone()),
+    });
+    send::queue(
+        conn,
+        &announce,
+        Delivery {
+            signer: community.ap_id.as_str(),
+            inboxes: inboxes.clone(),
+            community_id: Some(community.id),
+            in_outbox: is_new_post,
+        },
+    )
+    .await?;
+    if let Some(object) = bare_object {
+        let plain = json!({
+            "id": state.new_id("activities/announce"),
+            "type": "Announce",
+            "actor": community.ap_id,
+            "to": [PUBLIC],
+            "cc": [followers],
+            "object": strip_context(object.clone()),
+        });
+        send::queue(
+            conn,
+            &plain,
+            Delivery {
+                signer: community.ap_id.as_str(),
+                inboxes,
+                community_id: None,
+                in_outbox: false,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// An Announce from a remote community that local people follow.
+pub async fn receive(
+    json: Value,
+    actor: ActorRef,
+    data: &Data<AppState>,
+) -> Result<Outcome, AppError> {
+    let ActorRef::Group(group) = actor else {
+        return Ok(Outcome::Ignored); // a boost by a person: not a community relay
+    };
+    let id = url_field(&json, "id")?;
+    same_origin(&id, &group.ap_id)?;
+    if group.local || !followed_locally(&group, data).await? {
+        return Ok(Outcome::Ignored);
+    }
+    let inner = match json.get("object") {
+        Some(Value::String(url)) => {
+            let url = url::Url::parse(url)
+                .map_err(|_| AppError::bad_request("invalid_activity", "object is not a URL"))?;
+            fetch_object_http::<AppState, Value>(&url, data)
+                .await?
+                .object
+        }
+        Some(v @ Value::Object(_)) => v.clone(),
+        _ => {
+            return Err(AppError::bad_request(
+                "invalid_activity",
+                "Announce without an object",
+            ));
+        }
+    };
+    let is_activity = type_of(&inner).is_some_and(|t| ACTIVITY_TYPES.contains(&t))
+        && inner.get("actor").is_some();
+    if !is_activity {
+        return receive_object(inner, &group, data).await;
+    }
+    let inner_id = url_field(&inner, "id")?;
+    {
+        let mut conn = data.db.pool.acquire().await?;
+        if !store::activities::mark_received(&mut conn, inner_id.as_str()).await? {
+            return Ok(Outcome::Ignored); // seen directly or through another Announce
+        }
+    }
+    let outcome = receive_activity(inner, inner_id.clone(), &group, data).await;
+    if outcome.is_err() {
+        // Let a later copy try again.
+        let mut conn = data.db.pool.acquire().await?;
+        store::activities::forget_received(&mut conn, inner_id.as_str()).await?;
+    }
+    outcome
+}
+
+async fn followed_locally(group: &DbCommunity, data: &Data<AppState>) -> Result<bool, AppError> {
+    let mut conn = data.db.pool.acquire().await?;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM community_followers f JOIN people p ON p.id = f.person_id \
+         WHERE f.community_id = $1 AND p.local = 1",
+    )
+    .bind(group.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// A bare object (Lemmy's second Announce, for Mastodon): stored unless known, always
+/// fetched from its own origin.
+async fn receive_object(
+    object: Value,
+    group: &DbCommunity,
+    data: &Data<AppState>,
+) -> Result<Outcome, AppError> {
+    let Some(object_id) = value_id(&object).and_then(|s| url::Url::parse(&s).ok()) else {
+        return Err(AppError::bad_request(
+            "invalid_activity",
+            "announced object has no id",
+        ));
+    };
+    {
+        let mut conn = data.db.pool.acquire().await?;
+        if store::posts::find_by_ap_id(&mut conn, object_id.as_str())
+            .await?
+            .is_some()
+        {
+            return Ok(Outcome::Ignored);
+        }
+    }
+    let post: DbPost = ObjectId::<DbPost>::from(object_id)
+        .dereference(data)
+        .await?;
+    if post.community_id != group.id {
+        tracing::info!(post = %post.ap_id, group = %group.ap_id, "announced object belongs to another community");
+    }
+    Ok(Outcome::Done)
+}
+
+/// An activity relayed by `group`. Activities from the group's own origin are covered by
+/// its signature; from elsewhere, objects are refetched from their origin.
+async fn receive_activity(
+    mut inner: Value,
+    inner_id: url::Url,
+    group: &DbCommunity,
+    data: &Data<AppState>,
+) -> Result<Outcome, AppError> {
+    let inner_actor_id = url_field(&inner, "actor")?;
+    same_origin(&inner_id, &inner_actor_id)?;
+    let trusted = same_origin(&inner_id, &group.ap_id).is_ok();
+    let kind = type_of(&inner).unwrap_or_default().to_string();
+    match kind.as_str() {
+        "Create" | "Update" | "Like" | "Dislike" | "Undo" | "Delete" => {}
+        other => {
+            tracing::info!(kind = other, group = %group.ap_id, "ignoring a relayed activity we do not handle yet");
+            return Ok(Outcome::Ignored);
+        }
+    }
+    let inner_actor = find_or_fetch_actor(&inner_actor_id, data, false).await?;
+    match kind.as_str() {
+        "Create" | "Update" if !trusted => {
+            // Use the object as its origin serves it, not as embedded.
+            if let Some(object_id) = inner.get("object").and_then(value_id) {
+                inner["object"] = Value::String(object_id);
+            }
+            Box::pin(dispatch(inner, inner_actor, data)).await
+        }
+        "Delete" => {
+            if !trusted {
+                let object = url_field(&inner, "object")?;
+                if fetch_object_http::<AppState, Value>(&object, data)
+                    .await
+                    .is_ok()
+                {
+                    // Still served by its origin: the Delete is not confirmed.
+                    return Ok(Outcome::Ignored);
+                }
+            }
+            deletion::apply(inner, inner_actor, data, Some(group), true).await
+        }
+        "Undo" if type_of(&inner["object"]) == Some("Delete") => {
+            let undone = inner["object"].clone();
+            deletion::apply(undone, inner_actor, data, Some(group), false).await
+        }
+        _ => Box::pin(dispatch(inner, inner_actor, data)).await,
+    }
+}

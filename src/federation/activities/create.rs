@@ -1,0 +1,231 @@
+//! Create and Update of posts and replies (Page, Note, Article, …), and Update of actors.
+
+use super::{
+    ActorRef, Outcome, announce, find_or_fetch_actor, same_origin,
+    send::{self, Delivery},
+    type_of, url_field,
+};
+use crate::{
+    error::AppError,
+    federation::objects::post::{PostObject, is_public, post_json},
+    state::AppState,
+    store::{
+        self,
+        communities::DbCommunity,
+        people::DbPerson,
+        posts::{DbPost, PostEdit},
+    },
+};
+use activitypub_federation::{config::Data, fetch::object_id::ObjectId, traits::Object};
+use serde_json::{Value, json};
+use sqlx::AnyConnection;
+
+/// An inbound Create or Update.
+pub async fn receive(
+    json: Value,
+    actor: ActorRef,
+    data: &Data<AppState>,
+) -> Result<Outcome, AppError> {
+    let id = url_field(&json, "id")?;
+    same_origin(&id, actor.ap_id())?;
+    let is_update = type_of(&json) == Some("Update");
+    let object = json.get("object").cloned().unwrap_or(Value::Null);
+    // Update of an actor's own profile: refetch it from its origin.
+    if is_update
+        && matches!(
+            type_of(&object),
+            Some("Person" | "Group" | "Service" | "Application" | "Organization")
+        )
+    {
+        let object_id = url_field(&json, "object")?;
+        if &object_id == actor.ap_id() {
+            find_or_fetch_actor(&object_id, data, true).await?;
+            return Ok(Outcome::Done);
+        }
+        return Ok(Outcome::Ignored); // Update(Group) by a moderator: the governance issue
+    }
+    let ActorRef::Person(author) = actor else {
+        return Ok(Outcome::Ignored);
+    };
+    let post_json_in = match object {
+        Value::Object(_) => object,
+        // A bare id: fetch the object from its origin.
+        _ => {
+            let object_id = url_field(&json, "object")?;
+            let post = ObjectId::<DbPost>::from(object_id)
+                .dereference(data)
+                .await?;
+            return relay_if_local(&json, &post, data).await;
+        }
+    };
+    let post_obj: PostObject = serde_json::from_value(post_json_in)
+        .map_err(|e| AppError::bad_request("invalid_object", format!("unusable object: {e}")))?;
+    if post_obj.attributed_to != author.ap_id {
+        return Err(AppError::forbidden(
+            "not_author",
+            "the object's attributedTo is not the actor",
+        ));
+    }
+    DbPost::verify(&post_obj, &author.ap_id, data).await?;
+    // A direct message that mentions a group is not a public post (Mastodon's DMs).
+    if post_obj.in_reply_to.is_none() && !is_public(&post_obj.addresses()) {
+        return Ok(Outcome::Ignored);
+    }
+    let existing = {
+        let mut conn = data.db.pool.acquire().await?;
+        store::posts::find_by_ap_id(&mut conn, post_obj.id.inner().as_str()).await?
+    };
+    let post = match existing {
+        Some(post) if is_update => {
+            if post.author_id != author.id {
+                return Err(AppError::forbidden(
+                    "not_author",
+                    "only the author can edit",
+                ));
+            }
+            apply_update(&post, &post_obj, data).await?
+        }
+        Some(_) => return Ok(Outcome::Ignored), // a Create we already have
+        None => {
+            check_may_post(&post_obj, &author, data).await?;
+            DbPost::from_json(post_obj, data).await?
+        }
+    };
+    relay_if_local(&json, &post, data).await
+}
+
+/// Refuses a top-level post in a local community restricted to moderators.
+async fn check_may_post(
+    obj: &PostObject,
+    author: &DbPerson,
+    data: &Data<AppState>,
+) -> Result<(), AppError> {
+    if obj.in_reply_to.is_some() {
+        return Ok(());
+    }
+    let mut conn = data.db.pool.acquire().await?;
+    for address in obj.addresses().into_iter().chain(obj.mentions()) {
+        if let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await?
+            && c.local
+            && c.posting_restricted_to_mods
+            && !store::communities::has_role(&mut conn, c.id, author.id, "moderator").await?
+        {
+            return Err(AppError::forbidden(
+                "mods_only",
+                "only moderators may post in this community",
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn apply_update(
+    post: &DbPost,
+    obj: &PostObject,
+    data: &Data<AppState>,
+) -> Result<DbPost, AppError> {
+    let content = obj.content_html();
+    let title = if post.root_id.is_none() {
+        obj.name.clone().filter(|n| !n.trim().is_empty())
+    } else {
+        None
+    };
+    let mut conn = data.db.pool.acquire().await?;
+    store::posts::update_content(
+        &mut conn,
+        post.id,
+        &PostEdit {
+            title: title.as_deref(),
+            content_html: &content,
+            source: obj.source.as_ref().map(|s| s.content.as_str()),
+            url: obj.link().as_deref(),
+            sensitive: obj.sensitive.unwrap_or(post.sensitive),
+            updated: obj
+                .updated
+                .map(|t| t.timestamp_millis())
+                .unwrap_or_else(store::now_ms),
+        },
+    )
+    .await?;
+    Ok(store::posts::find_by_id(&mut conn, post.id)
+        .await?
+        .unwrap_or_else(|| post.clone()))
+}
+
+/// When the post lives in one of our communities, the community announces the activity.
+async fn relay_if_local(
+    activity: &Value,
+    post: &DbPost,
+    data: &Data<AppState>,
+) -> Result<Outcome, AppError> {
+    let mut tx = data.db.pool.begin().await?;
+    let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
+    if community.local {
+        let bare = (post.root_id.is_none())
+            .then(|| activity.get("object").cloned())
+            .flatten();
+        announce::relay(
+            &mut tx,
+            data,
+            &community,
+            activity,
+            bare.as_ref().filter(|o| o.is_object()),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    send::wake(data);
+    Ok(Outcome::Done)
+}
+
+/// Federates a local person's new or edited post or reply: announced by the community when
+/// it is ours, else sent to the remote community. Runs in the caller's transaction.
+pub async fn send(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    author: &DbPerson,
+    post: &DbPost,
+    community: &DbCommunity,
+    is_update: bool,
+) -> Result<(), AppError> {
+    let object = post_json(conn, post.clone()).await?;
+    let object = serde_json::to_value(&object).map_err(|e| AppError::Internal(e.into()))?;
+    let kind = if is_update { "Update" } else { "Create" };
+    let activity = json!({
+        "id": state.new_id(&format!("activities/{}", kind.to_lowercase())),
+        "type": kind,
+        "actor": author.ap_id,
+        "to": object["to"],
+        "cc": object["cc"],
+        "audience": community.ap_id,
+        "object": object,
+    });
+    if community.local {
+        send::queue(
+            conn,
+            &activity,
+            Delivery {
+                signer: author.ap_id.as_str(),
+                inboxes: vec![],
+                community_id: None,
+                in_outbox: false,
+            },
+        )
+        .await?;
+        let bare = post.root_id.is_none().then(|| activity["object"].clone());
+        announce::relay(conn, state, community, &activity, bare.as_ref()).await?;
+    } else {
+        send::queue(
+            conn,
+            &activity,
+            Delivery {
+                signer: author.ap_id.as_str(),
+                inboxes: vec![send::community_inbox(community)],
+                community_id: None,
+                in_outbox: false,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! Follow, Accept, Reject and Undo(Follow): people following communities, both ways.
+
+use super::{
+    ActorRef, Outcome,
+    send::{self, Delivery},
+    url_field,
+};
+use crate::{
+    error::AppError,
+    state::AppState,
+    store::{self, communities::DbCommunity, people::DbPerson},
+};
+use activitypub_federation::config::Data;
+use serde_json::{Value, json};
+use sqlx::AnyConnection;
+
+/// A remote person follows one of our communities: recorded and accepted at once.
+pub async fn receive_follow(
+    json: Value,
+    actor: ActorRef,
+    data: &Data<AppState>,
+) -> Result<Outcome, AppError> {
+    let ActorRef::Person(person) = actor else {
+        return Err(AppError::forbidden(
+            "not_a_person",
+            "only people can follow communities",
+        ));
+    };
+    let object = url_field(&json, "object")?;
+    let follow_id = url_field(&json, "id")?;
+    let mut tx = data.db.pool.begin().await?;
+    let Some(community) = store::communities::find_by_ap_id(&mut tx, object.as_str()).await? else {
+        return Ok(Outcome::Ignored); // following a person, or something unknown
+    };
+    if !community.local {
+        return Ok(Outcome::Ignored);
+    }
+    store::communities::upsert_follower(
+        &mut tx,
+        community.id,
+        person.id,
+        "accepted",
+        Some(follow_id.as_str()),
+    )
+    .await?;
+    let accept = json!({
+        "id": data.new_id("activities/accept"),
+        "type": "Accept",
+        "actor": community.ap_id,
+        "to": [person.ap_id],
+        "object": strip_context(json),
+    });
+    send::queue(
+        &mut tx,
+        &accept,
+        Delivery {
+            signer: community.ap_id.as_str(),
+            inboxes: vec![person.inbox.clone()],
+            community_id: None,
+            in_outbox: false,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    send::wake(data);
+    tracing::info!(community = %community.name, follower = %person.ap_id, "new follower accepted");
+    Ok(Outcome::Done)
+}
+
+/// A remote community accepted a local person's Follow.
+pub async fn receive_accept(
+    json: Value,
+    actor: ActorRef,
+    data: &Data<AppState>,
+) -> Result<Outcome, AppError> {
+    set_follow_state(json, actor, data, "accepted").await
+}
+
+/// A remote community refused a local person's Follow.
+pub async fn receive_reject(
+    json: Value,
+    actor: ActorRef,
+    data: &Data<AppState>,
+) -> Result<Outcome, AppError> {
+    set_follow_state(json, actor, data, "rejected").await
+}
+
+async fn set_follow_state(
+    json: Value,
+    actor: ActorRef,
+    data: &Data<AppState>,
+    state: &str,
+) -> Result<Outcome, AppError> {
+    let ActorRef::Group(community) = actor else {
+        return Ok(Outcome::Ignored); // we only follow groups
+    };
+    let inner = json.get("object").cloned().unwrap_or(Value::Null);
+    let mut conn = data.db.pool.acquire().await?;
+    // The embedded Follow names the follower; a bare id is matched on the stored Follow id.
+    let follower = match inner.get("actor") {
+        Some(_) => {
+            let who = url_field(&inner, "actor")?;
+            let target = url_field(&inner, "object")?;
+            if target != community.ap_id {
+                return Err(AppError::forbidden(
+                    "not_your_follow",
+                    "a community can only answer follows of itself",
+                ));
+            }
+            store::people::find_by_ap_id(&mut conn, who.as_str()).await?
+        }
+        None => {
+            let follow_id = super::super::objects::post::value_id(&inner).unwrap_or_default();
+            follower_by_follow_id(&mut conn, community.id, &follow_id).await?
+        }
+    };
+    let Some(follower) = follower.filter(|p| p.local) else {
+        return Ok(Outcome::Ignored);
+    };
+    if store::communities::follow_state(&mut conn, community.id, follower.id)
+        .await?
+        .is_none()
+    {
+        return Ok(Outcome::Ignored); // not a follow we asked for
+    }
+    if state == "rejected" {
+        store::communities::remove_follower(&mut conn, community.id, follower.id).await?;
+    } else {
+        store::communities::upsert_follower(&mut conn, community.id, follower.id, state, None)
+            .await?;
+    }
+    tracing::info!(community = %community.ap_id, follower = %follower.name, state, "follow answered");
+    Ok(Outcome::Done)
+}
+
+async fn follower_by_follow_id(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    follow_id: &str,
+) -> Result<Option<DbPerson>, AppError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT person_id FROM community_followers WHERE community_id = $1 AND follow_id = $2",
+    )
+    .bind(community_id)
+    .bind(follow_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match id {
+        Some(id) => Some(store::people::find_by_id(conn, id).await?),
+        None => None,
+    })
+}
+
+/// A remote person unfollows one of our communities.
+pub async fn receive_undo_follow(
+    _undo: &Value,
+    inner: Value,
+    actor: ActorRef,
+    data: &Data<AppState>,
+) -> Result<Outcome, AppError> {
+    let ActorRef::Person(person) = actor else {
+        return Ok(Outcome::Ignored);
+    };
+    let object = url_field(&inner, "object")?;
+    let mut conn = data.db.pool.acquire().await?;
+    let Some(community) = store::communities::find_by_ap_id(&mut conn, object.as_str()).await?
+    else {
+        return Ok(Outcome::Ignored);
+    };
+    if !community.local
+        || !store::communities::remove_follower(&mut conn, community.id, person.id).await?
+    {
+        return Ok(Outcome::Ignored);
+    }
+    tracing::info!(community = %community.name, follower = %person.ap_id, "follower left");
+    Ok(Outcome::Done)
+}
+
+/// A local person follows a remote community: recorded as pending, Follow queued.
+pub async fn send_follow(
+    state: &AppState,
+    person: &DbPerson,
+    community: &DbCommunity,
+) -> Result<(), AppError> {
+    let follow_id = state.new_id("activities/follow");
+    let follow = json!({
+        "id": follow_id,
+        "type": "Follow",
+        "actor": person.ap_id,
+        "object": community.ap_id,
+        "to": [community.ap_id],
+    });
+    let mut tx = state.db.pool.begin().await?;
+    store::communities::upsert_follower(
+        &mut tx,
+        community.id,
+        person.id,
+        "pending",
+        Some(follow_id.as_str()),
+    )
+    .await?;
+    send::queue(
+        &mut tx,
+        &follow,
+        Delivery {
+            signer: person.ap_id.as_str(),
+            inboxes: vec![send::community_inbox(community)],
+            community_id: None,
+            in_outbox: false,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    send::wake(state);
+    Ok(())
+}
+
+/// A local person unfollows a remote community: Undo(Follow) with the original Follow.
+pub async fn send_unfollow(
+    state: &AppState,
+    person: &DbPerson,
+    community: &DbCommunity,
+) -> Result<(), AppError> {
+    let mut tx = state.db.pool.begin().await?;
+    let follow_id: Option<String> = sqlx::query_scalar(
+        "SELECT follow_id FROM community_followers WHERE community_id = $1 AND person_id = $2",
+    )
+    .bind(community.id)
+    .bind(person.id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    if !store::communities::remove_follower(&mut tx, community.id, person.id).await? {
+        return Err(AppError::NotFound("follow"));
+    }
+    let undo = json!({
+        "id": state.new_id("activities/undo"),
+        "type": "Undo",
+        "actor": person.ap_id,
+        "to": [community.ap_id],
+        "object": {
+            "id": follow_id.unwrap_or_else(|| state.new_id("activities/follow").to_string()),
+            "type": "Follow",
+            "actor": person.ap_id,
+            "object": community.ap_id,
+            "to": [community.ap_id],
+        },
+    });
+    send::queue(
+        &mut tx,
+        &undo,
+        Delivery {
+            signer: person.ap_id.as_str(),
+            inboxes: vec![send::community_inbox(community)],
+            community_id: None,
+            in_outbox: false,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    send::wake(state);
+    Ok(())
+}
+
+/// An embedded activity without its `@context` (Lemmy 0.19 drops it; harmless either way).
+pub fn strip_context(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.remove("@context");
+    }
+    v
+}

@@ -1,0 +1,70 @@
+//! Outgoing activities: stored and queued for delivery in the caller's transaction; the
+//! delivery workers send them (src/delivery). Nothing is sent from a request handler.
+
+use crate::{
+    error::AppError,
+    federation::context,
+    state::AppState,
+    store::{self, communities::DbCommunity},
+};
+use serde_json::{Map, Value};
+use sqlx::AnyConnection;
+
+/// Puts our `@context` first, as peers expect.
+pub fn with_context(activity: Value) -> Value {
+    let mut out = Map::new();
+    out.insert("@context".into(), context());
+    if let Value::Object(map) = activity {
+        out.extend(map.into_iter().filter(|(k, _)| k != "@context"));
+    }
+    Value::Object(out)
+}
+
+/// Where an activity goes and who signs it.
+pub struct Delivery<'a> {
+    /// The actor whose key signs the requests (the activity's `actor`).
+    pub signer: &'a str,
+    /// Target inboxes; duplicates are dropped.
+    pub inboxes: Vec<String>,
+    /// The community whose outbox lists it, when `in_outbox`.
+    pub community_id: Option<i64>,
+    pub in_outbox: bool,
+}
+
+/// Stores an activity we emit and queues one delivery per distinct inbox. Returns the
+/// stored activity's row id. Call `wake` after the transaction commits.
+pub async fn queue(
+    conn: &mut AnyConnection,
+    activity: &Value,
+    to: Delivery<'_>,
+) -> Result<i64, AppError> {
+    let ap_id = activity["id"].as_str().unwrap_or_default();
+    let kind = activity["type"].as_str().unwrap_or_default();
+    let json = serde_json::to_string(&with_context(activity.clone()))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let id = store::activities::insert(
+        conn,
+        ap_id,
+        kind,
+        to.signer,
+        to.community_id,
+        &json,
+        to.in_outbox,
+    )
+    .await?;
+    let mut inboxes = to.inboxes;
+    inboxes.sort();
+    inboxes.dedup();
+    store::activities::enqueue(conn, id, to.signer, &inboxes).await?;
+    Ok(id)
+}
+
+/// Tells the delivery workers there is work.
+pub fn wake(state: &AppState) {
+    state.delivery_wakeup.notify_one();
+}
+
+/// The inbox to reach a remote community: its shared inbox when it has one.
+pub fn community_inbox(c: &DbCommunity) -> String {
+    c.shared_inbox.clone().unwrap_or_else(|| c.inbox.clone())
+}

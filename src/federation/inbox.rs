@@ -1,0 +1,163 @@
+//! The inboxes (`/inbox`, `/c/{name}/inbox`, `/u/{name}/inbox`): read `type` first, verify
+//! the HTTP signature (Digest included) against the actor's key, deduplicate by activity
+//! id, then hand the activity to `activities::dispatch`. The effect is committed before we
+//! answer 202.
+
+use super::{
+    activities::{self, ActorRef, Outcome, find_or_fetch_actor, type_of, url_field},
+    signatures::{self, Received, SignatureError, TimeWindow},
+};
+use crate::{error::AppError, state::AppState, store};
+use activitypub_federation::config::Data;
+use axum::{
+    Json, Router,
+    body::Bytes,
+    http::{HeaderMap, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/inbox", post(inbox))
+        .route("/c/{name}/inbox", post(inbox))
+        .route("/u/{name}/inbox", post(inbox))
+}
+
+/// Types we act on; anything else is acknowledged (202) without fetching anything.
+const HANDLED: &[&str] = &[
+    "Follow", "Accept", "Reject", "Create", "Update", "Delete", "Like", "Dislike", "Undo",
+    "Announce",
+];
+
+async fn inbox(
+    data: Data<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&data, &method, &uri, &headers, &body).await {
+        Ok(Outcome::Done) => {
+            (StatusCode::ACCEPTED, Json(json!({ "status": "accepted" }))).into_response()
+        }
+        Ok(Outcome::Ignored) => {
+            (StatusCode::ACCEPTED, Json(json!({ "status": "ignored" }))).into_response()
+        }
+        Err(e) => {
+            let e = match e {
+                // Something the activity points at could not be fetched: their problem.
+                AppError::Remote(m) => AppError::bad_request("unresolvable", m),
+                AppError::NotFound(what) => {
+                    AppError::bad_request("unresolvable", format!("{what} not found"))
+                }
+                e => e,
+            };
+            tracing::info!(status = %e.status(), error = %e, path = %uri.path(), "inbox refused an activity");
+            e.into_response()
+        }
+    }
+}
+
+fn unauthorized(e: SignatureError) -> AppError {
+    AppError::Unauthorized(format!("HTTP signature: {e}"))
+}
+
+async fn handle(
+    data: &Data<AppState>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Outcome, AppError> {
+    let json: Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::bad_request("invalid_json", format!("body is not JSON: {e}")))?;
+    if !json.is_object() {
+        return Err(AppError::bad_request(
+            "invalid_activity",
+            "an activity is a JSON object",
+        ));
+    }
+    let id = url_field(&json, "id")?;
+    let actor_id = url_field(&json, "actor")?;
+    let kind = type_of(&json)
+        .ok_or_else(|| AppError::bad_request("invalid_activity", "`type` is missing"))?
+        .to_string();
+    if json.get("object").is_none_or(Value::is_null) {
+        return Err(AppError::bad_request(
+            "invalid_activity",
+            "`object` is missing",
+        ));
+    }
+    if !HANDLED.contains(&kind.as_str()) {
+        tracing::info!(kind, id = %id, "ignoring an activity type we do not handle");
+        return Ok(Outcome::Ignored);
+    }
+    if data.is_local_url(&actor_id) || data.is_local_url(&id) {
+        return Err(AppError::forbidden(
+            "local_origin",
+            "activities of this instance are not accepted from outside",
+        ));
+    }
+    activities::same_origin(&id, &actor_id)?;
+
+    let signature = headers
+        .get("signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| unauthorized(SignatureError::Missing))?;
+    let params = signatures::parse_signature_header(signature).map_err(unauthorized)?;
+    let owner = signatures::key_owner(&params.key_id)
+        .ok_or_else(|| unauthorized(SignatureError::Malformed("keyId is not a URL")))?;
+    if owner != actor_id {
+        return Err(AppError::Unauthorized(
+            "the request is not signed by the activity's actor".into(),
+        ));
+    }
+    {
+        let mut conn = data.db.pool.acquire().await?;
+        if store::activities::was_received(&mut conn, id.as_str()).await? {
+            return Ok(Outcome::Ignored); // a replay: no second effect
+        }
+    }
+    let fed = &data.config.federation;
+    let window = TimeWindow {
+        now: std::time::SystemTime::now(),
+        max_age: Duration::from_secs(fed.signature_max_age_secs),
+        max_skew: Duration::from_secs(fed.signature_max_skew_secs),
+    };
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let received = Received {
+        method,
+        path_and_query: path,
+        headers,
+        body: Some(body),
+    };
+    let expected_host = data.domain.clone();
+    let check = |actor: &ActorRef| -> Result<(), SignatureError> {
+        let key = signatures::parse_public_key(actor.public_key())?;
+        signatures::verify_request(&params, &received, &key, &window, Some(&expected_host))
+    };
+    let fetch_err =
+        |e: AppError| AppError::Unauthorized(format!("cannot get the signer's key: {e}"));
+    let mut actor = find_or_fetch_actor(&actor_id, data, false)
+        .await
+        .map_err(fetch_err)?;
+    if let Err(e) = check(&actor) {
+        // The key may have rotated: refetch once (not more than once a minute).
+        let stale = store::now_ms() - actor.last_fetched() > 60_000;
+        if e != SignatureError::Invalid || actor.is_local() || !stale {
+            return Err(unauthorized(e));
+        }
+        actor = find_or_fetch_actor(&actor_id, data, true)
+            .await
+            .map_err(fetch_err)?;
+        check(&actor).map_err(unauthorized)?;
+    }
+
+    let outcome = activities::dispatch(json, actor, data).await?;
+    let mut conn = data.db.pool.acquire().await?;
+    store::activities::mark_received(&mut conn, id.as_str()).await?;
+    Ok(outcome)
+}
