@@ -7,6 +7,7 @@ mod support;
 
 mod api;
 mod discovery;
+mod federation;
 mod fixtures;
 mod http;
 mod process;

@@ -70,6 +70,19 @@ pub enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Federation state of this instance.
+    #[command(subcommand)]
+    Federation(FederationCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FederationCommand {
+    /// Outgoing delivery queue: how many deliveries wait, and the inboxes that fail.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -237,6 +250,9 @@ async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::CreateCommunity(args) => create_community(&state, args).await,
         AdminCommand::ListUsers { json } => list_users(&state, json).await,
         AdminCommand::ListCommunities { json } => list_communities(&state, json).await,
+        AdminCommand::Federation(FederationCommand::Status { json }) => {
+            federation_status(&state, json).await
+        }
     }
 }
 
@@ -341,6 +357,31 @@ async fn list_communities(state: &AppState, json: bool) -> anyhow::Result<()> {
         println!(
             "{:<30} {:<20} {:>9} {}",
             v.community.name, owner, v.followers, v.community.title
+        );
+    }
+    Ok(())
+}
+
+async fn federation_status(state: &AppState, json: bool) -> anyhow::Result<()> {
+    let mut conn = state.db.pool.acquire().await?;
+    let pending = store::activities::pending_count(&mut conn).await?;
+    let failing = store::activities::failing_inboxes(&mut conn).await?;
+    if json {
+        let failing: Vec<_> = failing
+            .iter()
+            .map(|(inbox, n, attempts, error)| {
+                serde_json::json!({ "inbox": inbox, "waiting": n, "attempts": attempts, "last_error": error })
+            })
+            .collect();
+        let out = serde_json::json!({ "pending_deliveries": pending, "failing_inboxes": failing });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("pending deliveries: {pending}");
+    for (inbox, n, attempts, error) in failing {
+        println!(
+            "  {inbox}: {n} waiting, {attempts} attempts, last error: {}",
+            error.unwrap_or_default()
         );
     }
     Ok(())

@@ -35,14 +35,33 @@ impl TestServer {
     /// Writes a config (`database_url` empty = SQLite in the data directory) and starts the
     /// server, waiting for `/healthz`.
     pub async fn start(database_url: &str, extra_toml: &str) -> TestServer {
+        Self::start_as("localhost", database_url, extra_toml).await
+    }
+
+    /// Like `start`, with a host name of its own (`alpha.test`, …) that federation peers and
+    /// our test client resolve to loopback: peers tell instances apart by host name.
+    pub async fn start_named(host: &str, database_url: &str, extra_toml: &str) -> TestServer {
+        let federation = format!(
+            "[federation]\nallow_private_addresses = true\nretry_initial_secs = 1\n\
+             resolve = {{ {} }}\n{extra_toml}",
+            TEST_HOSTS
+                .iter()
+                .map(|h| format!("\"{h}\" = \"127.0.0.1\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Self::start_as(host, database_url, &federation).await
+    }
+
+    async fn start_as(host: &str, database_url: &str, extra_toml: &str) -> TestServer {
         let dir = tempfile::tempdir().expect("temporary directory");
         let port = free_port();
-        let base_url = format!("http://localhost:{port}");
+        let base_url = format!("http://{host}:{port}");
         let config_path = dir.path().join("guildhall.toml");
         let config = format!(
             "[server]\nbase_url = \"{base_url}\"\nbind = \"127.0.0.1:{port}\"\n\
              data_dir = \"{data}\"\nshutdown_grace_secs = 5\n\
-             [database]\nurl = \"{database_url}\"\n[log]\nlevel = \"info\"\n{extra_toml}",
+             [database]\nurl = \"{database_url}\"\n[log]\nlevel = \"info,guildhall=debug\"\n{extra_toml}",
             data = dir.path().join("data").display(),
         );
         std::fs::write(&config_path, config).expect("write config");
@@ -72,7 +91,7 @@ impl TestServer {
             .expect("start guildhall serve");
         self.child = Some(child);
         let url = format!("{}/healthz", self.base_url);
-        let client = reqwest::Client::new();
+        let client = client();
         let end = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(r) = client.get(&url).send().await
@@ -110,9 +129,17 @@ impl TestServer {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// Stops the process (SIGKILL: as abrupt as a crash).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// GET `path` with an `Accept` header.
     pub async fn get(&self, path: &str, accept: &str) -> reqwest::Response {
-        reqwest::Client::new()
+        client()
             .get(format!("{}{path}", self.base_url))
             .header("accept", accept)
             .send()
@@ -123,11 +150,32 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // The test failed: show what this server logged, to see why.
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(150).collect();
+            eprintln!("--- last log lines of {} ---", self.base_url);
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
+}
+
+/// Host names test servers and peers use; all resolve to 127.0.0.1.
+pub const TEST_HOSTS: [&str; 4] = ["alpha.test", "beta.test", "gamma.test", "fedify.test"];
+
+/// An HTTP client that resolves the test host names to loopback.
+pub fn client() -> reqwest::Client {
+    let mut b = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    for h in TEST_HOSTS {
+        b = b.resolve(h, "127.0.0.1:0".parse().unwrap());
+    }
+    b.build().expect("client")
 }
 
 /// Runs the CLI with a config file and working directory, feeding `stdin`.

@@ -41,10 +41,14 @@ pub struct CommunityJson {
     pub published: chrono::DateTime<chrono::Utc>,
 }
 
-fn to_json(state: &AppState, v: CommunityView) -> CommunityJson {
+pub fn to_json(state: &AppState, v: CommunityView) -> CommunityJson {
     let c = v.community;
     CommunityJson {
-        handle: format!("!{}@{}", c.name, state.domain),
+        handle: if c.local {
+            format!("!{}@{}", c.name, state.domain)
+        } else {
+            format!("!{}", super::posts::handle_of(&c.name, &c.ap_id, false))
+        },
         actor_id: c.ap_id.to_string(),
         name: c.name,
         title: c.title,

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod communities;
+pub mod posts;
 
 use crate::{
     domain::accounts::{LocalUser, authenticate},
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
     let api = Router::new()
         .merge(accounts::router())
         .merge(communities::router())
+        .merge(posts::router())
         .route("/openapi.json", get(openapi))
         .fallback(|| async { AppError::NotFound("endpoint") });
     Router::new().nest("/api/v1", api)

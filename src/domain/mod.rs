@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod communities;
+pub mod follows;
 pub mod markdown;
+pub mod posts;
 pub mod validate;
 
 use crate::error::AppError;

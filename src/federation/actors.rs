@@ -18,13 +18,19 @@ pub fn router() -> Router<AppState> {
         .route("/actor", get(instance_actor))
 }
 
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    sort: Option<crate::store::posts::Sort>,
+}
+
 async fn community(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<PageQuery>,
 ) -> Result<Response, AppError> {
     if !wants_activity_json(&headers) {
-        return Ok(vary(web::community_page(&state, &name).await?));
+        return Ok(vary(web::community_page(&state, &name, q.sort).await?));
     }
     let mut conn = state.db.pool.acquire().await?;
     let community = store::communities::find_local_by_name(&mut conn, &name)

@@ -64,15 +64,48 @@ async fn local_community(
         .ok_or(AppError::NotFound("community"))
 }
 
+#[derive(serde::Deserialize)]
+struct OutboxQuery {
+    /// Keyset paging: items older than this activity row id.
+    before: Option<i64>,
+}
+
+/// Items per outbox page.
+const OUTBOX_PAGE: i64 = 20;
+
+/// The community outbox, newest first: `Announce(Create(Page))` of each post. The first
+/// page is inline in `orderedItems` (Lemmy reads only that); `next` links older pages.
 async fn community_outbox(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<OutboxQuery>,
 ) -> Result<Response, AppError> {
     let c = local_community(&state, &name).await?;
-    Ok(ordered::<Url>(
-        state.url(&format!("/c/{}/outbox", c.name)),
-        vec![],
-    ))
+    let mut conn = state.db.pool.acquire().await?;
+    let total = store::activities::outbox_count(&mut conn, c.id).await?;
+    let rows = store::activities::outbox_page(&mut conn, c.id, q.before, OUTBOX_PAGE).await?;
+    let base = state.url(&format!("/c/{}/outbox", c.name));
+    let next = (rows.len() as i64 == OUTBOX_PAGE)
+        .then(|| rows.last().map(|a| format!("{base}?before={}", a.id)))
+        .flatten();
+    let items: Vec<serde_json::Value> = rows
+        .iter()
+        .filter_map(|a| serde_json::from_str::<serde_json::Value>(&a.json).ok())
+        .map(crate::federation::activities::following::strip_context)
+        .collect();
+    let mut body = serde_json::json!({
+        "type": if q.before.is_some() { "OrderedCollectionPage" } else { "OrderedCollection" },
+        "id": match q.before { Some(b) => format!("{base}?before={b}"), None => base.to_string() },
+        "totalItems": total,
+        "orderedItems": items,
+    });
+    if q.before.is_some() {
+        body["partOf"] = serde_json::json!(base);
+    }
+    if let Some(next) = next {
+        body["next"] = serde_json::json!(next);
+    }
+    Ok(ap_response(&body))
 }
 
 async fn community_featured(

@@ -157,6 +157,7 @@ async fn handle(
     }
 
     let outcome = activities::dispatch(json, actor, data).await?;
+    tracing::debug!(kind, id = %id, ?outcome, "inbox: activity handled");
     let mut conn = data.db.pool.acquire().await?;
     store::activities::mark_received(&mut conn, id.as_str()).await?;
     Ok(outcome)

@@ -8,6 +8,7 @@ pub mod collections;
 pub mod inbox;
 pub mod nodeinfo;
 pub mod objects;
+pub mod objects_routes;
 pub mod signatures;
 pub mod webfinger;
 
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(actors::router())
         .merge(collections::router())
         .merge(inbox::router())
+        .merge(objects_routes::router())
         .merge(webfinger::router())
         .merge(nodeinfo::router())
 }

@@ -38,6 +38,7 @@ async fn nodeinfo(State(state): State<AppState>) -> Result<Response, AppError> {
     let mut conn = state.db.pool.acquire().await?;
     let (total, month, half) = store::accounts::usage(&mut conn).await?;
     let communities = store::communities::count_local(&mut conn).await?;
+    let (posts, comments) = store::posts::local_counts(&mut conn).await?;
     let body = json!({
         "version": "2.1",
         "software": {
@@ -49,7 +50,9 @@ async fn nodeinfo(State(state): State<AppState>) -> Result<Response, AppError> {
         "services": { "inbound": [], "outbound": [] },
         "openRegistrations": state.config.registration.mode == RegistrationMode::Open,
         "usage": {
-            "users": { "total": total, "activeMonth": month, "activeHalfyear": half }
+            "users": { "total": total, "activeMonth": month, "activeHalfyear": half },
+            "localPosts": posts,
+            "localComments": comments
         },
         "metadata": {
             "nodeName": state.config.instance.name,

@@ -239,3 +239,25 @@ pub async fn pending_count(conn: &mut AnyConnection) -> Result<i64, sqlx::Error>
         .fetch_one(conn)
         .await
 }
+
+/// Inboxes with failed deliveries waiting: (inbox, waiting, most attempts, last error).
+pub async fn failing_inboxes(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(String, i64, i64, Option<String>)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT inbox, COUNT(*) AS n, MAX(attempts) AS attempts, MAX(last_error) AS last_error \
+         FROM deliveries WHERE attempts > 0 GROUP BY inbox ORDER BY inbox",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("inbox")?,
+                r.try_get("n")?,
+                r.try_get("attempts")?,
+                r.try_get("last_error")?,
+            ))
+        })
+        .collect()
+}

@@ -414,3 +414,31 @@ pub async fn follower_count(
     .fetch_one(conn)
     .await
 }
+
+/// A remote community by name and host (`name@host`, the host with its port if any).
+pub async fn find_remote_by_handle(
+    conn: &mut AnyConnection,
+    name: &str,
+    host: &str,
+) -> Result<Option<DbCommunity>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        community_columns!(),
+        " FROM communities WHERE local = 0 AND name = $1"
+    );
+    let rows: Vec<DbCommunity> = sqlx::query_as(sql).bind(name).fetch_all(conn).await?;
+    Ok(rows.into_iter().find(|c| {
+        let h = match c.ap_id.port() {
+            Some(p) => format!("{}:{p}", c.ap_id.host_str().unwrap_or_default()),
+            None => c.ap_id.host_str().unwrap_or_default().to_string(),
+        };
+        h.eq_ignore_ascii_case(host)
+    }))
+}
+
+/// Number of communities known (local and remote).
+pub async fn count_all(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM communities")
+        .fetch_one(conn)
+        .await
+}

@@ -6,7 +6,7 @@ use crate::{
     domain::communities,
     error::{AppError, AppResult},
     state::AppState,
-    store,
+    store::{self, posts::Sort},
 };
 use axum::{
     Router,
@@ -19,7 +19,9 @@ use serde::Deserialize;
 use std::fmt::Write;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(home))
+    Router::new()
+        .route("/", get(home))
+        .route("/thread/{id}", get(thread_page))
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -108,8 +110,13 @@ fn topics_html(topics: &[String]) -> String {
         .collect()
 }
 
-/// The HTML page of a local community.
-pub async fn community_page(state: &AppState, name: &str) -> AppResult<Response> {
+/// The HTML page of a local community, with its posts (`?sort=active|new|top`).
+pub async fn community_page(
+    state: &AppState,
+    name: &str,
+    sort: Option<Sort>,
+) -> AppResult<Response> {
+    let sort = sort.unwrap_or(Sort::Active);
     let v = match communities::view_local(state, name).await {
         Ok(v) => v,
         Err(AppError::NotFound(_)) => return Ok(not_found(state, "community")),
@@ -147,7 +154,137 @@ pub async fn community_page(state: &AppState, name: &str) -> AppResult<Response>
         escape(&c.name),
         escape(&state.domain)
     );
+    body.push_str(&feed_html(state, c.id, sort).await?);
     Ok(page(state, &c.title, &body).into_response())
+}
+
+/// The posts of a community, sorted, with links to the other sorts.
+async fn feed_html(state: &AppState, community_id: i64, sort: Sort) -> AppResult<String> {
+    let mut conn = state.db.pool.acquire().await?;
+    let rows = store::posts::list_for_community(&mut conn, community_id, sort, 50, 0).await?;
+    let mut out = String::from("<section><h2>Posts</h2><p>");
+    for (s, label) in [
+        (Sort::Active, "active"),
+        (Sort::New, "new"),
+        (Sort::Top, "top"),
+    ] {
+        if s == sort {
+            let _ = write!(out, "<strong>{label}</strong> ");
+        } else {
+            let _ = write!(out, "<a href=\"?sort={label}\">{label}</a> ");
+        }
+    }
+    out.push_str("</p><ul>");
+    if rows.is_empty() {
+        out.push_str("<li class=\"muted\">No posts yet.</li>");
+    }
+    for p in rows {
+        let author = store::people::find_by_id(&mut conn, p.author_id).await?;
+        let _ = write!(
+            out,
+            "<li><a href=\"/thread/{id}\">{title}</a><br><span class=\"muted\">{score} points · \
+             {replies} replies · by {author}</span></li>",
+            id = p.id,
+            title = escape(p.title.as_deref().unwrap_or("(untitled)")),
+            score = p.score,
+            replies = p.reply_count,
+            author = escape(&author_handle(&author)),
+        );
+    }
+    out.push_str("</ul></section>");
+    Ok(out)
+}
+
+fn author_handle(p: &store::people::DbPerson) -> String {
+    match p.ap_id.host_str() {
+        Some(h) if !p.local => format!("{}@{h}", p.name),
+        _ => p.name.clone(),
+    }
+}
+
+/// A post with its replies as a nested list.
+async fn thread_page(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> AppResult<Response> {
+    let mut conn = state.db.pool.acquire().await?;
+    let Some(p) = store::posts::find_by_id(&mut conn, id).await? else {
+        return Ok(not_found(&state, "post"));
+    };
+    let root = match p.root_id {
+        Some(r) => store::posts::find_by_id(&mut conn, r).await?.unwrap_or(p),
+        None => p,
+    };
+    let community = store::communities::find_by_id(&mut conn, root.community_id).await?;
+    let author = store::people::find_by_id(&mut conn, root.author_id).await?;
+    let replies = store::posts::thread(&mut conn, root.id).await?;
+    let mut names = std::collections::HashMap::new();
+    for r in &replies {
+        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(r.author_id) {
+            e.insert(author_handle(
+                &store::people::find_by_id(&mut conn, r.author_id).await?,
+            ));
+        }
+    }
+    let title = if root.is_gone() {
+        "(deleted)".to_string()
+    } else {
+        root.title.clone().unwrap_or_default()
+    };
+    let mut body = format!(
+        "<p class=\"muted\">in <a href=\"{c_url}\">{c_title}</a></p><h1>{title}</h1>\
+         <p class=\"muted\">by {author} · {score} points</p>",
+        c_url = escape(community.ap_id.as_str()),
+        c_title = escape(&community.title),
+        title = escape(&title),
+        author = escape(&author_handle(&author)),
+        score = root.score,
+    );
+    if let Some(u) = root.url.as_deref().filter(|_| !root.is_gone()) {
+        let _ = write!(
+            body,
+            "<p><a href=\"{0}\" rel=\"nofollow ugc noopener\">{0}</a></p>",
+            escape(u)
+        );
+    }
+    if !root.is_gone() {
+        body.push_str(&root.content_html);
+    }
+    body.push_str("<section><h2>Replies</h2>");
+    body.push_str(&replies_html(&replies, Some(root.id), &names, 0));
+    body.push_str("</section>");
+    Ok(page(&state, &title, &body).into_response())
+}
+
+fn replies_html(
+    all: &[store::posts::DbPost],
+    parent: Option<i64>,
+    names: &std::collections::HashMap<i64, String>,
+    depth: usize,
+) -> String {
+    let children: Vec<_> = all.iter().filter(|r| r.parent_id == parent).collect();
+    if children.is_empty() || depth > 200 {
+        return String::new();
+    }
+    let mut out = String::from("<ul>");
+    for r in children {
+        let who = names.get(&r.author_id).map(String::as_str).unwrap_or("?");
+        let text = if r.is_gone() {
+            "<p class=\"muted\">(deleted)</p>"
+        } else {
+            r.content_html.as_str()
+        };
+        let _ = write!(
+            out,
+            "<li id=\"r{id}\"><span class=\"muted\">{who} · {score} points</span>{text}{kids}</li>",
+            id = r.id,
+            who = escape(who),
+            score = r.score,
+            kids = replies_html(all, Some(r.id), names, depth + 1),
+        );
+    }
+    out.push_str("</ul>");
+    out
 }
 
 /// The HTML profile of a local person.

@@ -125,6 +125,7 @@ pub async fn receive(
         }
     }
     let outcome = receive_activity(inner, inner_id.clone(), &group, data).await;
+    tracing::debug!(inner = %inner_id, ?outcome, "announce: relayed activity handled");
     if outcome.is_err() {
         // Let a later copy try again.
         let mut conn = data.db.pool.acquire().await?;

@@ -51,10 +51,13 @@ pub async fn receive(
         Value::Object(_) => object,
         // A bare id: fetch the object from its origin.
         _ => {
-            let object_id = url_field(&json, "object")?;
-            let post = ObjectId::<DbPost>::from(object_id)
-                .dereference(data)
-                .await?;
+            let object_id = ObjectId::<DbPost>::from(url_field(&json, "object")?);
+            // An Update means the copy we have is stale: always fetch.
+            let post = if is_update {
+                object_id.dereference_forced(data).await?
+            } else {
+                object_id.dereference(data).await?
+            };
             return relay_if_local(&json, &post, data).await;
         }
     };

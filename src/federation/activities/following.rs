@@ -265,7 +265,7 @@ pub async fn send_unfollow(
 /// An embedded activity without its `@context` (Lemmy 0.19 drops it; harmless either way).
 pub fn strip_context(mut v: Value) -> Value {
     if let Value::Object(m) = &mut v {
-        m.remove("@context");
+        m.shift_remove("@context");
     }
     v
 }

@@ -11,7 +11,7 @@ use crate::{
         self,
         communities::DbCommunity,
         people::DbPerson,
-        posts::{DbPost, NewPost},
+        posts::{DbPost, NewPost, PostEdit},
     },
 };
 use activitypub_federation::{
@@ -411,9 +411,34 @@ async fn ingest(json: PostObject, data: &Data<AppState>) -> Result<DbPost, AppEr
     .await?;
     match inserted {
         Some(row) => Ok(row),
-        None => store::posts::find_by_ap_id(&mut conn, json.id.inner().as_str())
-            .await?
-            .ok_or(AppError::NotFound("post")),
+        // Known already (a refetch after an Update): take the new content.
+        None => {
+            let existing = store::posts::find_by_ap_id(&mut conn, json.id.inner().as_str())
+                .await?
+                .ok_or(AppError::NotFound("post"))?;
+            if existing.local || existing.author_id != author.id {
+                return Ok(existing);
+            }
+            store::posts::update_content(
+                &mut conn,
+                existing.id,
+                &PostEdit {
+                    title: title.as_deref().filter(|_| existing.root_id.is_none()),
+                    content_html: &content_html,
+                    source: json.source.as_ref().map(|s| s.content.as_str()),
+                    url: json.link().as_deref(),
+                    sensitive: json.sensitive.unwrap_or(existing.sensitive),
+                    updated: json
+                        .updated
+                        .map(|t| t.timestamp_millis())
+                        .unwrap_or_else(store::now_ms),
+                },
+            )
+            .await?;
+            store::posts::find_by_id(&mut conn, existing.id)
+                .await?
+                .ok_or(AppError::NotFound("post"))
+        }
     }
 }
 

@@ -1,0 +1,276 @@
+//! Posts, replies, edits, deletions and votes by local people, in local or remote
+//! communities. Each use-case changes the store and queues its activities in one
+//! transaction.
+
+use crate::{
+    domain::{markdown, validate},
+    error::{AppError, AppResult},
+    federation::activities::{create, deletion, send, voting},
+    state::AppState,
+    store::{
+        self,
+        communities::DbCommunity,
+        people::DbPerson,
+        posts::{DbPost, NewPost, PostEdit},
+    },
+};
+
+pub const TITLE_MAX: usize = 200;
+pub const BODY_MAX: usize = 50_000;
+
+/// A new top-level post.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPostInput {
+    pub title: String,
+    /// Markdown.
+    #[serde(default)]
+    pub body: String,
+    /// A link, for link posts.
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub sensitive: bool,
+}
+
+fn check_url(url: &str) -> AppResult<()> {
+    let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+    if !ok || url.len() > 2000 {
+        return Err(AppError::invalid(
+            "invalid_url",
+            "url must be an http(s) URL",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a post by `author` in `community` and federates it.
+pub async fn create_post(
+    state: &AppState,
+    author: &DbPerson,
+    community: &DbCommunity,
+    input: NewPostInput,
+) -> AppResult<DbPost> {
+    validate::text("title", &input.title, TITLE_MAX, true)?;
+    validate::text("body", &input.body, BODY_MAX, false)?;
+    if let Some(u) = &input.url {
+        check_url(u)?;
+    }
+    let mut tx = state.db.pool.begin().await?;
+    if community.local
+        && community.posting_restricted_to_mods
+        && !store::communities::has_role(&mut tx, community.id, author.id, "moderator").await?
+    {
+        return Err(AppError::forbidden(
+            "mods_only",
+            "only moderators may post in this community",
+        ));
+    }
+    let html = markdown::to_html(&input.body);
+    let ap_id = state.new_id("post");
+    let post = store::posts::insert(
+        &mut tx,
+        &NewPost {
+            ap_id: ap_id.as_str(),
+            community_id: community.id,
+            author_id: author.id,
+            parent: None,
+            kind: "Page",
+            title: Some(input.title.trim()),
+            content_html: &html,
+            source: Some(&input.body),
+            url: input.url.as_deref(),
+            sensitive: input.sensitive,
+            local: true,
+            published: store::now_ms(),
+            updated: None,
+        },
+    )
+    .await?
+    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("fresh post id collided")))?;
+    create::send(&mut tx, state, author, &post, community, false).await?;
+    tx.commit().await?;
+    send::wake(state);
+    Ok(post)
+}
+
+/// Replies to a post or a reply.
+pub async fn create_reply(
+    state: &AppState,
+    author: &DbPerson,
+    parent: &DbPost,
+    body: &str,
+) -> AppResult<DbPost> {
+    validate::text("body", body, BODY_MAX, true)?;
+    if parent.is_gone() {
+        return Err(AppError::forbidden(
+            "gone",
+            "cannot reply to something deleted",
+        ));
+    }
+    if parent.depth + 1 > crate::federation::objects::post::MAX_DEPTH {
+        return Err(AppError::invalid(
+            "too_deep",
+            "this thread is too deep to reply further",
+        ));
+    }
+    let mut tx = state.db.pool.begin().await?;
+    let community = store::communities::find_by_id(&mut tx, parent.community_id).await?;
+    let html = markdown::to_html(body);
+    let ap_id = state.new_id("post");
+    let reply = store::posts::insert(
+        &mut tx,
+        &NewPost {
+            ap_id: ap_id.as_str(),
+            community_id: community.id,
+            author_id: author.id,
+            parent: Some(parent),
+            kind: "Note",
+            title: None,
+            content_html: &html,
+            source: Some(body),
+            url: None,
+            sensitive: false,
+            local: true,
+            published: store::now_ms(),
+            updated: None,
+        },
+    )
+    .await?
+    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("fresh post id collided")))?;
+    create::send(&mut tx, state, author, &reply, &community, false).await?;
+    tx.commit().await?;
+    send::wake(state);
+    Ok(reply)
+}
+
+/// An edit by the author.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditInput {
+    #[serde(default)]
+    pub title: Option<String>,
+    pub body: String,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// Edits a post or reply (author only) and federates the Update.
+pub async fn edit(
+    state: &AppState,
+    actor: &DbPerson,
+    post: &DbPost,
+    input: EditInput,
+) -> AppResult<DbPost> {
+    if post.author_id != actor.id {
+        return Err(AppError::forbidden(
+            "not_author",
+            "only the author can edit",
+        ));
+    }
+    if post.is_gone() {
+        return Err(AppError::forbidden("gone", "cannot edit something deleted"));
+    }
+    validate::text("body", &input.body, BODY_MAX, post.root_id.is_some())?;
+    if let Some(t) = &input.title {
+        validate::text("title", t, TITLE_MAX, true)?;
+    }
+    if let Some(u) = &input.url {
+        check_url(u)?;
+    }
+    let html = markdown::to_html(&input.body);
+    let mut tx = state.db.pool.begin().await?;
+    store::posts::update_content(
+        &mut tx,
+        post.id,
+        &PostEdit {
+            title: input
+                .title
+                .as_deref()
+                .map(str::trim)
+                .filter(|_| post.root_id.is_none()),
+            content_html: &html,
+            source: Some(&input.body),
+            url: input.url.as_deref().or(post.url.as_deref()),
+            sensitive: post.sensitive,
+            updated: store::now_ms(),
+        },
+    )
+    .await?;
+    let updated = store::posts::find_by_id(&mut tx, post.id)
+        .await?
+        .ok_or(AppError::NotFound("post"))?;
+    let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
+    create::send(&mut tx, state, actor, &updated, &community, true).await?;
+    tx.commit().await?;
+    send::wake(state);
+    Ok(updated)
+}
+
+/// Deletes (author) or removes (moderator of a local community, with a reason) a post or
+/// reply, and federates it.
+pub async fn delete(
+    state: &AppState,
+    actor: &DbPerson,
+    post: &DbPost,
+    reason: Option<&str>,
+) -> AppResult<()> {
+    if post.is_gone() {
+        return Err(AppError::NotFound("post"));
+    }
+    let mut tx = state.db.pool.begin().await?;
+    let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
+    let removed = if post.author_id == actor.id {
+        false
+    } else if community.local
+        && store::communities::has_role(&mut tx, community.id, actor.id, "moderator").await?
+    {
+        true
+    } else {
+        return Err(AppError::forbidden(
+            "not_allowed",
+            "only the author or a moderator can delete this",
+        ));
+    };
+    store::posts::set_gone(&mut tx, post.id, removed, true).await?;
+    deletion::send(
+        &mut tx,
+        state,
+        actor,
+        post,
+        &community,
+        reason.filter(|_| removed),
+    )
+    .await?;
+    tx.commit().await?;
+    send::wake(state);
+    Ok(())
+}
+
+/// Sets a vote: 1 (up), -1 (down) or 0 (withdraw).
+pub async fn vote(
+    state: &AppState,
+    person: &DbPerson,
+    post: &DbPost,
+    value: i64,
+) -> AppResult<DbPost> {
+    if !matches!(value, -1..=1) {
+        return Err(AppError::invalid("invalid_vote", "a vote is 1, -1 or 0"));
+    }
+    if post.is_gone() {
+        return Err(AppError::NotFound("post"));
+    }
+    let mut tx = state.db.pool.begin().await?;
+    let previous = store::posts::vote_of(&mut tx, post.id, person.id).await?;
+    if previous != value {
+        store::posts::set_vote(&mut tx, post.id, person.id, value, None).await?;
+        let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
+        voting::send(&mut tx, state, person, post, &community, value, previous).await?;
+    }
+    let post = store::posts::find_by_id(&mut tx, post.id)
+        .await?
+        .ok_or(AppError::NotFound("post"))?;
+    tx.commit().await?;
+    send::wake(state);
+    Ok(post)
+}

@@ -1,0 +1,99 @@
+//! URLs of posts, replies and activities of ours, with content negotiation: ActivityPub
+//! JSON (a `Tombstone` with 410 once deleted), the HTML thread page otherwise.
+
+use super::{ap_response, objects::post::post_json, wants_activity_json};
+use crate::{error::AppError, state::AppState, store};
+use axum::{
+    Router,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/post/{key}", get(post))
+        .route("/post/{key}/context", get(context))
+        .route("/activities/{kind}/{key}", get(activity))
+}
+
+async fn local_post(state: &AppState, key: &str) -> Result<store::posts::DbPost, AppError> {
+    let ap_id = state.url(&format!("/post/{key}"));
+    let mut conn = state.db.pool.acquire().await?;
+    store::posts::find_by_ap_id(&mut conn, ap_id.as_str())
+        .await?
+        .filter(|p| p.local)
+        .ok_or(AppError::NotFound("post"))
+}
+
+async fn post(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let p = local_post(&state, &key).await?;
+    if !wants_activity_json(&headers) {
+        return Ok(Redirect::to(&format!("/thread/{}", p.id)).into_response());
+    }
+    if p.is_gone() {
+        let mut res = ap_response(&json!({ "id": p.ap_id, "type": "Tombstone" }));
+        *res.status_mut() = StatusCode::GONE;
+        return Ok(res);
+    }
+    let mut conn = state.db.pool.acquire().await?;
+    Ok(ap_response(&post_json(&mut conn, p).await?))
+}
+
+/// FEP-7888: the thread of a post, as an ordered collection of the post and its replies.
+async fn context(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Response, AppError> {
+    let p = local_post(&state, &key).await?;
+    let root_id = p.root_id.unwrap_or(p.id);
+    let mut conn = state.db.pool.acquire().await?;
+    let root = store::posts::find_by_id(&mut conn, root_id)
+        .await?
+        .ok_or(AppError::NotFound("post"))?;
+    let mut items = vec![root.ap_id.to_string()];
+    items.extend(
+        store::posts::thread(&mut conn, root.id)
+            .await?
+            .into_iter()
+            .filter(|r| !r.is_gone())
+            .map(|r| r.ap_id.to_string()),
+    );
+    Ok(ap_response(&json!({
+        "type": "OrderedCollection",
+        "id": format!("{}/context", p.ap_id),
+        "attributedTo": root.ap_id,
+        "totalItems": items.len(),
+        "orderedItems": items,
+    })))
+}
+
+/// An activity we emitted, at its id (Mastodon dereferences an announced Create by id).
+async fn activity(
+    State(state): State<AppState>,
+    Path((kind, key)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let ap_id = state.url(&format!("/activities/{kind}/{key}"));
+    let mut conn = state.db.pool.acquire().await?;
+    let a = store::activities::find_by_ap_id(&mut conn, ap_id.as_str())
+        .await?
+        .ok_or(AppError::NotFound("activity"))?;
+    // Follows and their answers are between two parties; only public activities are served.
+    if matches!(a.kind.as_str(), "Follow" | "Accept" | "Reject") {
+        return Err(AppError::NotFound("activity"));
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(&a.json).map_err(|e| AppError::Internal(e.into()))?;
+    let mut res = axum::Json(value).into_response();
+    res.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(super::AP_CONTENT_TYPE),
+    );
+    Ok(res)
+}
