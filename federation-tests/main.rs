@@ -8,6 +8,7 @@ mod support;
 mod api;
 mod discovery;
 mod federation;
+mod fedify;
 mod fixtures;
 mod http;
 mod process;
