@@ -421,3 +421,77 @@ async fn deliveries_survive_a_crash_and_a_receiver_outage() {
     .await;
     queue_empty(&alpha).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorized_fetch_requires_signed_gets() {
+    let alpha = TestServer::start_named("alpha.test", "", "authorized_fetch = true\n").await;
+    let beta = TestServer::start_named("beta.test", "", "").await;
+    let alice = User::create(&alpha, "alice").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let post = alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "Hello", "body": "x" }),
+        )
+        .await;
+
+    // Unsigned ActivityPub fetches are refused; pages, WebFinger and the instance actor are not.
+    for path in [
+        "/c/woodwork",
+        "/u/alice",
+        "/c/woodwork/outbox",
+        "/c/woodwork/followers",
+    ] {
+        let r = alpha.get(path, "application/activity+json").await;
+        assert_eq!(r.status(), 401, "{path}");
+    }
+    let r = client()
+        .get(post["ap_id"].as_str().unwrap())
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(alpha.get("/c/woodwork", "text/html").await.status(), 200);
+    assert_eq!(
+        alpha
+            .get("/actor", "application/activity+json")
+            .await
+            .status(),
+        200
+    );
+    let wf = format!(
+        "/.well-known/webfinger?resource=acct:woodwork@alpha.test:{}",
+        alpha.port
+    );
+    assert_eq!(alpha.get(&wf, "application/jrd+json").await.status(), 200);
+    // A forged signature is refused too.
+    let r = client()
+        .get(format!("{}/c/woodwork", alpha.base_url))
+        .header("accept", "application/activity+json")
+        .header("date", httpdate::fmt_http_date(std::time::SystemTime::now()))
+        .header("signature", format!("keyId=\"{}/actor#main-key\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date\",signature=\"AAAA\"", beta.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // Another instance signs its fetches with its instance actor: it resolves, follows and
+    // backfills the community.
+    let handle = format!("woodwork@alpha.test:{}", alpha.port);
+    let bob = User::create(&beta, "bob").await;
+    let found = bob.get(&format!("/resolve?q=!{handle}")).await;
+    assert_eq!(found["title"], "Green woodworking");
+    wait_for_post(&bob, &handle, "the backfilled post", |p| {
+        p["title"] == "Hello"
+    })
+    .await;
+    bob.post(&format!("/communities/{handle}/follow"), json!({}))
+        .await;
+    wait_follow_accepted(&bob, &handle).await;
+}

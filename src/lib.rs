@@ -50,6 +50,9 @@ pub async fn app(state: AppState) -> anyhow::Result<Router> {
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(axum::middleware::from_fn(
+            federation::authorized_fetch::require_signature,
+        ))
         .layer(FederationMiddleware::new(federation))
         .layer(TraceLayer::new_for_http()))
 }

@@ -3,6 +3,7 @@
 
 pub mod activities;
 pub mod actors;
+pub mod authorized_fetch;
 pub mod client;
 pub mod collections;
 pub mod inbox;
