@@ -6,6 +6,7 @@
 mod support;
 
 mod api;
+mod corpus;
 mod discovery;
 mod federation;
 mod fedify;

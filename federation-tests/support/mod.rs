@@ -150,12 +150,10 @@ pub fn asset(path: &str) -> String {
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 
-/// The federation library's request data over `state` (what inbox handlers will get).
+/// The federation library's request data over `state`, configured as the server does it
+/// (what inbox handlers get).
 pub async fn federation_data(state: &AppState) -> activitypub_federation::config::Data<AppState> {
-    activitypub_federation::config::FederationConfig::builder()
-        .domain(state.domain.clone())
-        .app_data(state.clone())
-        .build()
+    guildhall::federation::client::federation_config(state)
         .await
         .expect("federation config")
         .to_request_data()

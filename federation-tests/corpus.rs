@@ -1,0 +1,446 @@
+//! Every activity Lemmy 0.19 and Lemmy 1.0 communities relayed in the captured corpus is
+//! handled by our code, in capture order, with the effect a follower of a Lemmy community
+//! must see. Remote fetches go to a "corpus server": each captured host (`lemmy-alpha:8541`,
+//! …) is served on a loopback address of its own, answering every captured document at its
+//! id. Signatures are checked separately (signatures.rs); here activities enter
+//! `activities::dispatch` as the inbox hands them over after verification.
+
+use crate::support::{Backend, asset, federation_data, test_state};
+use axum::{Router, extract::Request, http::StatusCode, response::IntoResponse};
+use guildhall::{
+    error::AppError,
+    federation::activities::{self, ActorRef, Outcome, find_or_fetch_actor},
+    state::AppState,
+    store,
+};
+use serde_json::Value;
+use std::{collections::HashMap, net::SocketAddr, path::Path, sync::Arc};
+
+const HOSTS: [&str; 6] = [
+    "lemmy-alpha:8541",
+    "lemmy-beta:8551",
+    "lemmy10-alpha:8641",
+    "lemmy10-beta:8651",
+    "fedify.test:8700",
+    "lemmy.test:8790",
+];
+
+/// host:port → path → (status, document).
+type Documents = HashMap<String, HashMap<String, (StatusCode, Value)>>;
+
+fn host_and_path(id: &str) -> Option<(String, String)> {
+    let url = url::Url::parse(id).ok()?;
+    Some((
+        format!("{}:{}", url.host_str()?, url.port()?),
+        url.path().to_string(),
+    ))
+}
+
+/// Every captured document with an `id`, plus the objects embedded in relayed activities
+/// (their origin served them at their ids when the corpus was captured), plus people the
+/// corpus names but did not fetch (built from the same host's `person.json`).
+fn documents() -> Documents {
+    let mut docs: Documents = HashMap::new();
+    let mut embedded = Vec::new();
+    for dir in ["lemmy-0.19", "lemmy-1.0", "fedify"] {
+        let base = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("federation-tests/assets")
+            .join(dir);
+        for entry in std::fs::read_dir(base).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".json")
+                || name.ends_with(".wire.json")
+                || name.ends_with(".headers.json")
+            {
+                continue;
+            }
+            let v: Value = serde_json::from_str(&asset(&format!("{dir}/{name}"))).unwrap();
+            let Some((host, path)) = v["id"].as_str().and_then(host_and_path) else {
+                continue;
+            };
+            if let Some(inner) = v["object"]["object"].as_object() {
+                embedded.push(Value::Object(inner.clone()));
+            }
+            let status = if v["type"] == "Tombstone" {
+                StatusCode::GONE
+            } else {
+                StatusCode::OK
+            };
+            docs.entry(host).or_default().insert(path, (status, v));
+        }
+    }
+    for v in embedded {
+        if let Some((host, path)) = v["id"].as_str().and_then(host_and_path) {
+            docs.entry(host)
+                .or_default()
+                .entry(path)
+                .or_insert((StatusCode::OK, v));
+        }
+    }
+    docs
+}
+
+/// A person of `host` that the corpus mentions but did not fetch: the host's captured
+/// person with another name (and the same key, which nothing here checks).
+fn derived_person(docs: &Documents, host: &str, path: &str) -> Option<Value> {
+    let name = path.strip_prefix("/u/")?;
+    let template = docs
+        .get(host)?
+        .values()
+        .find(|(_, v)| v["type"] == "Person")?
+        .1
+        .clone();
+    let old_id = template["id"].as_str()?.to_string();
+    let new_id = format!("http://{host}/u/{name}");
+    let text = template.to_string().replace(&old_id, &new_id);
+    let mut v: Value = serde_json::from_str(&text).ok()?;
+    v["preferredUsername"] = Value::String(name.to_string());
+    Some(v)
+}
+
+/// Starts one listener per captured host, each on a random loopback address and the
+/// host's own port; returns the `resolve` table for the config.
+async fn start_corpus_server() -> String {
+    let docs = Arc::new(documents());
+    let mut resolve = Vec::new();
+    for host in HOSTS {
+        let port: u16 = host.rsplit(':').next().unwrap().parse().unwrap();
+        let listener = loop {
+            let ip = std::net::Ipv4Addr::new(
+                127,
+                rand::random::<u8>() | 1,
+                rand::random(),
+                rand::random::<u8>().clamp(2, 254),
+            );
+            if let Ok(l) = tokio::net::TcpListener::bind(SocketAddr::from((ip, port))).await {
+                break l;
+            }
+        };
+        let ip = listener.local_addr().unwrap().ip();
+        resolve.push(format!(
+            "\"{}\" = \"{ip}\"",
+            host.split(':').next().unwrap()
+        ));
+        let (docs, host) = (docs.clone(), host.to_string());
+        let app = Router::new().fallback(move |req: Request| {
+            let (docs, host) = (docs.clone(), host.clone());
+            async move {
+                let path = req.uri().path().to_string();
+                let found = docs
+                    .get(&host)
+                    .and_then(|d| d.get(&path))
+                    .cloned()
+                    .or_else(|| derived_person(&docs, &host, &path).map(|v| (StatusCode::OK, v)));
+                match found {
+                    Some((status, v)) => (
+                        status,
+                        [("content-type", "application/activity+json")],
+                        v.to_string(),
+                    )
+                        .into_response(),
+                    None => (StatusCode::NOT_FOUND, "not in the corpus").into_response(),
+                }
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    }
+    format!(
+        "[federation]\nallow_private_addresses = true\nresolve = {{ {} }}\n",
+        resolve.join(", ")
+    )
+}
+
+/// Handles one captured activity as the inbox would after verifying it.
+async fn handle(state: &AppState, file: &str) -> Result<Outcome, AppError> {
+    let data = federation_data(state).await;
+    let json: Value = serde_json::from_str(&asset(file)).unwrap();
+    let actor = url::Url::parse(json["actor"].as_str().unwrap()).unwrap();
+    let actor = find_or_fetch_actor(&actor, &data, false).await?;
+    activities::dispatch(json, actor, &data).await
+}
+
+async fn post(state: &AppState, id: &str) -> Option<store::posts::DbPost> {
+    let mut conn = state.db.pool.acquire().await.unwrap();
+    store::posts::find_by_ap_id(&mut conn, id).await.unwrap()
+}
+
+/// The object id an announced activity is about.
+fn target(file: &str) -> String {
+    let v: Value = serde_json::from_str(&asset(file)).unwrap();
+    let inner = &v["object"]["object"];
+    inner
+        .as_str()
+        .map(String::from)
+        .or_else(|| inner["id"].as_str().map(String::from))
+        .or_else(|| inner["object"].as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+fn inner(file: &str) -> Value {
+    let v: Value = serde_json::from_str(&asset(file)).unwrap();
+    v["object"]["object"].clone()
+}
+
+async fn a_follower_of_a_lemmy_community_sees_everything(b: Backend, version: &str, group: &str) {
+    let resolve = start_corpus_server().await;
+    let (state, _db) = test_state(b, &resolve).await;
+    let reader = guildhall::domain::accounts::create(
+        &state,
+        guildhall::domain::accounts::NewAccount {
+            username: "reader".into(),
+            password: "correct horse battery".into(),
+            ..Default::default()
+        },
+        false,
+        true,
+    )
+    .await
+    .unwrap();
+    let data = federation_data(&state).await;
+    let ActorRef::Group(community) =
+        find_or_fetch_actor(&url::Url::parse(group).unwrap(), &data, false)
+            .await
+            .unwrap()
+    else {
+        panic!("{group} is a Group");
+    };
+    let mut conn = state.db.pool.acquire().await.unwrap();
+    store::communities::upsert_follower(
+        &mut conn,
+        community.id,
+        reader.person.id,
+        "accepted",
+        None,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+
+    let f = |name: &str| format!("{version}/announce-{name}.json");
+    let expect = |name: &str, outcome: Result<Outcome, AppError>, want: Outcome| match outcome {
+        Ok(o) => assert_eq!(o, want, "{version} {name}"),
+        Err(e) => panic!("{version} {name}: {e:?}"),
+    };
+
+    // Posts and comments.
+    expect(
+        "create-page",
+        handle(&state, &f("create-page")).await,
+        Outcome::Done,
+    );
+    let a = post(&state, &target(&f("create-page")))
+        .await
+        .expect("post stored");
+    assert_eq!(
+        a.title.as_deref(),
+        inner(&f("create-page"))["name"].as_str()
+    );
+    assert_eq!(a.community_id, community.id);
+    expect("page", handle(&state, &f("page")).await, Outcome::Ignored);
+    expect(
+        "create-page-link",
+        handle(&state, &f("create-page-link")).await,
+        Outcome::Done,
+    );
+    let b_post = post(&state, &target(&f("create-page-link")))
+        .await
+        .expect("link post stored");
+    assert!(
+        b_post.url.as_deref().is_some_and(|u| u.starts_with("http")),
+        "link kept: {:?}",
+        b_post.url
+    );
+    expect(
+        "create-note",
+        handle(&state, &f("create-note")).await,
+        Outcome::Done,
+    );
+    let c = post(&state, &target(&f("create-note")))
+        .await
+        .expect("comment stored");
+    assert_eq!(c.parent_id, Some(a.id));
+    expect(
+        "create-note-reply",
+        handle(&state, &f("create-note-reply")).await,
+        Outcome::Done,
+    );
+    let d = post(&state, &target(&f("create-note-reply")))
+        .await
+        .expect("reply stored");
+    assert_eq!(
+        (d.parent_id, d.root_id, d.depth),
+        (Some(c.id), Some(a.id), 2)
+    );
+
+    // Votes, and Lemmy's Undo with a fresh inner id (0.19 undoes a Dislike with `Like`).
+    expect("like", handle(&state, &f("like")).await, Outcome::Done);
+    assert_eq!(post(&state, a.ap_id.as_str()).await.unwrap().score, 1);
+    expect(
+        "like-comment",
+        handle(&state, &f("like-comment")).await,
+        Outcome::Done,
+    );
+    expect(
+        "dislike",
+        handle(&state, &f("dislike")).await,
+        Outcome::Done,
+    );
+    assert_eq!(
+        post(&state, c.ap_id.as_str()).await.unwrap().score,
+        -1,
+        "a Dislike replaces the Like"
+    );
+    expect(
+        "undo-like",
+        handle(&state, &f("undo-like")).await,
+        Outcome::Done,
+    );
+    assert_eq!(post(&state, a.ap_id.as_str()).await.unwrap().score, 0);
+    expect(
+        "undo-dislike",
+        handle(&state, &f("undo-dislike")).await,
+        Outcome::Done,
+    );
+    assert_eq!(post(&state, c.ap_id.as_str()).await.unwrap().score, 0);
+
+    // Edits.
+    expect(
+        "update-page",
+        handle(&state, &f("update-page")).await,
+        Outcome::Done,
+    );
+    let edited = post(&state, a.ap_id.as_str()).await.unwrap();
+    assert_eq!(
+        edited.title.as_deref(),
+        inner(&f("update-page"))["name"].as_str()
+    );
+    assert!(edited.updated.is_some());
+    expect(
+        "page-after-update",
+        handle(&state, &f("page-after-update")).await,
+        Outcome::Ignored,
+    );
+    expect(
+        "update-note",
+        handle(&state, &f("update-note")).await,
+        Outcome::Done,
+    );
+    let wanted = inner(&f("update-note"))["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        post(&state, c.ap_id.as_str()).await.unwrap().content_html,
+        guildhall::domain::markdown::sanitize(&wanted)
+    );
+
+    // Moderation we do not act on yet is acknowledged, not an error.
+    let mut moderation = vec![
+        "lock",
+        "undo-lock",
+        "add-featured",
+        "remove-featured",
+        "add-mod",
+        "remove-mod",
+        "update-group",
+        "block-user",
+        "undo-block-user",
+    ];
+    if version == "lemmy-1.0" {
+        moderation.push("lock-comment");
+    }
+    for name in moderation {
+        expect(name, handle(&state, &f(name)).await, Outcome::Ignored);
+    }
+
+    // Content from other servers, relayed: refetched from its origin.
+    expect(
+        "create-page-from-fedify",
+        handle(&state, &f("create-page-from-fedify")).await,
+        Outcome::Done,
+    );
+    let from_fedify = post(&state, &target(&f("create-page-from-fedify")))
+        .await
+        .expect("Fedify's post stored");
+    assert_eq!(from_fedify.community_id, community.id);
+    expect(
+        "page-from-fedify",
+        handle(&state, &f("page-from-fedify")).await,
+        Outcome::Ignored,
+    );
+    expect(
+        "create-note-from-remote",
+        handle(&state, &f("create-note-from-remote")).await,
+        Outcome::Done,
+    );
+    assert!(
+        post(&state, &target(&f("create-note-from-remote")))
+            .await
+            .is_some(),
+        "beta's comment stored"
+    );
+
+    // Removal by a moderator, restore; deletion by the author, restore.
+    expect("remove", handle(&state, &f("remove")).await, Outcome::Done);
+    assert!(post(&state, d.ap_id.as_str()).await.unwrap().removed);
+    expect(
+        "remove-page",
+        handle(&state, &f("remove-page")).await,
+        Outcome::Done,
+    );
+    assert!(post(&state, b_post.ap_id.as_str()).await.unwrap().removed);
+    expect(
+        "undo-remove",
+        handle(&state, &f("undo-remove")).await,
+        Outcome::Done,
+    );
+    assert!(!post(&state, b_post.ap_id.as_str()).await.unwrap().removed);
+    expect(
+        "delete-page",
+        handle(&state, &f("delete-page")).await,
+        Outcome::Done,
+    );
+    assert!(post(&state, b_post.ap_id.as_str()).await.unwrap().deleted);
+    expect(
+        "undo-delete",
+        handle(&state, &f("undo-delete")).await,
+        Outcome::Done,
+    );
+    assert!(!post(&state, b_post.ap_id.as_str()).await.unwrap().is_gone());
+    // The author deletes a comment we never received: nothing to do.
+    let deleted = target(&f("delete"));
+    let outcome = handle(&state, &f("delete")).await;
+    if post(&state, &deleted).await.is_some() {
+        expect("delete", outcome, Outcome::Done);
+        assert!(post(&state, &deleted).await.unwrap().deleted);
+    } else {
+        expect("delete", outcome, Outcome::Ignored);
+    }
+
+    // Replays have no second effect.
+    expect(
+        "like (again)",
+        handle(&state, &f("like")).await,
+        Outcome::Ignored,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lemmy_0_19_relays_are_handled_sqlite() {
+    a_follower_of_a_lemmy_community_sees_everything(
+        Backend::Sqlite,
+        "lemmy-0.19",
+        "http://lemmy-alpha:8541/c/ix19_141919xoq",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lemmy_1_0_relays_are_handled_postgres() {
+    a_follower_of_a_lemmy_community_sees_everything(
+        Backend::Postgres,
+        "lemmy-1.0",
+        "http://lemmy10-alpha:8641/c/ix10_142503guz",
+    )
+    .await;
+}
