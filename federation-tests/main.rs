@@ -15,3 +15,4 @@ mod http;
 mod process;
 mod signatures;
 mod store;
+mod web;

@@ -30,7 +30,10 @@ async fn community(
     axum::extract::Query(q): axum::extract::Query<PageQuery>,
 ) -> Result<Response, AppError> {
     if !wants_activity_json(&headers) {
-        return Ok(vary(web::community_page(&state, &name, q.sort).await?));
+        let viewer = web::viewer_from_headers(&state, &headers).await;
+        return Ok(vary(
+            web::community_page(&state, &viewer, &name, q.sort).await?,
+        ));
     }
     let mut conn = state.db.pool.acquire().await?;
     let community = store::communities::find_local_by_name(&mut conn, &name)
@@ -48,7 +51,8 @@ async fn person(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     if !wants_activity_json(&headers) {
-        return Ok(vary(web::person_page(&state, &name).await?));
+        let viewer = web::viewer_from_headers(&state, &headers).await;
+        return Ok(vary(web::person_page(&state, &viewer, &name).await?));
     }
     let mut conn = state.db.pool.acquire().await?;
     let person = store::people::find_local_by_name(&mut conn, &name)

@@ -1,0 +1,221 @@
+//! The HTML side: register, log in with a cookie, and take part through plain forms (no
+//! JavaScript); forms from another site are refused and change nothing.
+
+use crate::http::{Reply, send};
+use crate::on_both_stores;
+use crate::support::{Backend, count, test_state};
+use axum::{
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use guildhall::state::AppState;
+
+on_both_stores!(html_forms_take_part_and_refuse_other_sites);
+
+const ORIGIN: &str = "http://gh.test";
+
+async fn form(
+    state: &AppState,
+    path: &str,
+    body: &str,
+    cookie: Option<&str>,
+    origin: &str,
+) -> Reply {
+    let mut req = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ORIGIN, origin);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    send(state, req.body(Body::from(body.to_string())).unwrap()).await
+}
+
+async fn page(state: &AppState, path: &str, cookie: &str) -> Reply {
+    let req = Request::get(path)
+        .header(header::ACCEPT, "text/html")
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap();
+    send(state, req).await
+}
+
+async fn html_forms_take_part_and_refuse_other_sites(b: Backend) {
+    let (state, _db) = test_state(b, "").await;
+    let r = form(
+        &state,
+        "/register",
+        "username=alice&password=correct+horse+battery",
+        None,
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = form(
+        &state,
+        "/login",
+        "username=alice&password=wrong+password+here",
+        None,
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = form(
+        &state,
+        "/login",
+        "username=alice&password=correct+horse+battery",
+        None,
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let set = r.headers[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_string();
+    let home = page(&state, "/", &cookie).await;
+    assert!(
+        home.body.contains("Log out") && home.body.contains("alice"),
+        "{}",
+        home.body
+    );
+
+    guildhall::domain::communities::create(
+        &state,
+        &guildhall::domain::accounts::authenticate(&state, cookie.split('=').nth(1).unwrap())
+            .await
+            .unwrap()
+            .person,
+        guildhall::domain::communities::NewCommunityInput {
+            name: "woodwork".into(),
+            title: "Woodwork".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let community_id: i64 = {
+        let mut conn = state.db.pool.acquire().await.unwrap();
+        guildhall::store::communities::find_local_by_name(&mut conn, "woodwork")
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    };
+
+    // Another site's form changes nothing.
+    let before = count(&state, "posts").await;
+    let r = form(
+        &state,
+        &format!("/community/{community_id}/posts"),
+        "title=Spam&body=x",
+        Some(&cookie),
+        "http://evil.test",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&state, "posts").await, before);
+    // Without a session, neither.
+    let r = form(
+        &state,
+        &format!("/community/{community_id}/posts"),
+        "title=Anon&body=x",
+        None,
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(count(&state, "posts").await, before);
+
+    // Post, reply, vote, edit, delete.
+    let r = form(
+        &state,
+        &format!("/community/{community_id}/posts"),
+        "title=First+%3Cb%3Epost%3C%2Fb%3E&body=Hello+**there**&url=",
+        Some(&cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let feed = page(&state, "/c/woodwork?sort=new", &cookie).await;
+    assert!(
+        feed.body.contains("First &lt;b&gt;post&lt;/b&gt;"),
+        "{}",
+        feed.body
+    );
+    let post_id: i64 = {
+        let mut conn = state.db.pool.acquire().await.unwrap();
+        sqlx::query_scalar("SELECT id FROM posts WHERE root_id IS NULL")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    };
+    let r = form(
+        &state,
+        &format!("/thread/{post_id}/reply"),
+        "body=A+reply",
+        Some(&cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = form(
+        &state,
+        &format!("/thread/{post_id}/vote"),
+        "value=1",
+        Some(&cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let thread = page(&state, &format!("/thread/{post_id}"), &cookie).await;
+    assert!(thread.body.contains("A reply"), "{}", thread.body);
+    assert!(thread.body.contains("1 points"));
+    assert!(thread.body.contains("<strong>there</strong>"));
+    let r = form(
+        &state,
+        &format!("/thread/{post_id}/edit"),
+        "title=Edited+title&body=New+text",
+        Some(&cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let thread = page(&state, &format!("/thread/{post_id}"), &cookie).await;
+    assert!(thread.body.contains("Edited title") && thread.body.contains("New text"));
+    let r = form(
+        &state,
+        &format!("/thread/{post_id}/delete"),
+        "",
+        Some(&cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let thread = page(&state, &format!("/thread/{post_id}"), &cookie).await;
+    assert!(thread.body.contains("(deleted)") && !thread.body.contains("New text"));
+
+    // Leave and join the community.
+    let r = form(
+        &state,
+        &format!("/community/{community_id}/follow"),
+        "",
+        Some(&cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let home = page(&state, "/", &cookie).await;
+    assert!(
+        home.body.contains(&format!("/community/{community_id}")),
+        "{}",
+        home.body
+    );
+
+    // Log out: the cookie no longer works.
+    let r = form(&state, "/logout", "", Some(&cookie), ORIGIN).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let home = page(&state, "/", &cookie).await;
+    assert!(home.body.contains("Log in"));
+}

@@ -1,0 +1,299 @@
+//! Community pages (ours at `/c/{name}`, any at `/community/{id}`) with their posts, and the
+//! forms to follow, leave, post, and find a remote community.
+
+use super::{
+    Viewer, error_page, escape, not_found, page, person_handle, see_other, session::check_origin,
+    topics_html,
+};
+use crate::{
+    domain::{communities, follows, posts::NewPostInput},
+    error::{AppError, AppResult},
+    state::AppState,
+    store::{self, communities::DbCommunity, posts::Sort},
+};
+use activitypub_federation::config::Data;
+use axum::{
+    Form, Router,
+    extract::{Path, Query, State},
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use std::fmt::Write;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/community/{id}", get(by_id))
+        .route("/community/{id}/follow", post(follow))
+        .route("/community/{id}/unfollow", post(unfollow))
+        .route("/community/{id}/posts", post(new_post))
+        .route("/resolve", post(resolve))
+}
+
+/// The HTML page of a local community, with its posts (`?sort=active|new|top`).
+pub async fn community_page(
+    state: &AppState,
+    viewer: &Viewer,
+    name: &str,
+    sort: Option<Sort>,
+) -> AppResult<Response> {
+    let mut conn = state.db.pool.acquire().await?;
+    match store::communities::find_local_by_name(&mut conn, name).await? {
+        Some(c) => render(state, viewer, c, sort.unwrap_or(Sort::Active)).await,
+        None => Ok(not_found(state, viewer, "community")),
+    }
+}
+
+#[derive(Deserialize)]
+struct SortQuery {
+    sort: Option<Sort>,
+}
+
+async fn by_id(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Query(q): Query<SortQuery>,
+) -> AppResult<Response> {
+    let mut conn = state.db.pool.acquire().await?;
+    let Ok(c) = store::communities::find_by_id(&mut conn, id).await else {
+        return Ok(not_found(&state, &viewer, "community"));
+    };
+    if c.local {
+        return Ok(see_other(&format!("/c/{}", c.name)));
+    }
+    render(&state, &viewer, c, q.sort.unwrap_or(Sort::Active)).await
+}
+
+async fn render(
+    state: &AppState,
+    viewer: &Viewer,
+    c: DbCommunity,
+    sort: Sort,
+) -> AppResult<Response> {
+    let mut conn = state.db.pool.acquire().await?;
+    let v = communities::view_of(&mut conn, c).await?;
+    let c = &v.community;
+    let handle = if c.local {
+        format!("{}@{}", c.name, state.domain)
+    } else {
+        crate::api::posts::handle_of(&c.name, &c.ap_id, false)
+    };
+    let mods: Vec<String> = v
+        .moderators
+        .iter()
+        .map(|m| format!("<a href=\"{}\">{}</a>", escape(&m.ap_id), escape(&m.name)))
+        .collect();
+    let mut body = format!(
+        "<h1>{title}</h1><p class=\"muted\">!{handle} · {followers} followers</p><p>{topics}</p>",
+        title = escape(&c.title),
+        handle = escape(&handle),
+        followers = v.followers,
+        topics = topics_html(&v.topics),
+    );
+    if let Some(u) = viewer.user() {
+        let state_of = store::communities::follow_state(&mut conn, c.id, u.person.id).await?;
+        let (action, label) = match state_of.as_deref() {
+            Some("pending") => ("unfollow", "Cancel follow request (pending)"),
+            Some(_) => ("unfollow", "Leave"),
+            None => ("follow", "Join"),
+        };
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"/community/{}/{action}\"><button>{label}</button></form>",
+            c.id
+        );
+    }
+    let _ = write!(body, "<section><h2>Domain</h2>{}</section>", c.summary_html);
+    if !c.guidelines_html.is_empty() {
+        let _ = write!(
+            body,
+            "<section><h2>Guidelines</h2>{}</section>",
+            c.guidelines_html
+        );
+    }
+    if !mods.is_empty() {
+        let _ = write!(
+            body,
+            "<section><h2>Moderators</h2><p>{}</p></section>",
+            mods.join(", ")
+        );
+    }
+    if c.local {
+        let _ = write!(
+            body,
+            "<p class=\"muted\">Follow from Mastodon, Lemmy or any fediverse server: search for \
+             <code>@{}@{}</code>.</p>",
+            escape(&c.name),
+            escape(&state.domain)
+        );
+    }
+    if viewer.user().is_some() {
+        let _ = write!(
+            body,
+            "<details><summary>New post</summary><form method=\"post\" action=\"/community/{}/posts\">\
+             <p><label>Title <input type=\"text\" name=\"title\" required maxlength=\"200\"></label></p>\
+             <p><label>Link (optional) <input type=\"url\" name=\"url\"></label></p>\
+             <p><label>Text (Markdown) <textarea name=\"body\"></textarea></label></p>\
+             <p><button>Post</button></p></form></details>",
+            c.id
+        );
+    }
+    body.push_str(&feed_html(state, c.id, sort).await?);
+    Ok(page(state, viewer, &c.title, &body).into_response())
+}
+
+/// The posts of a community, sorted, with links to the other sorts.
+async fn feed_html(state: &AppState, community_id: i64, sort: Sort) -> AppResult<String> {
+    let mut conn = state.db.pool.acquire().await?;
+    let rows = store::posts::list_for_community(&mut conn, community_id, sort, 50, 0).await?;
+    let mut out = String::from("<section><h2>Posts</h2><p>");
+    for (s, label) in [
+        (Sort::Active, "active"),
+        (Sort::New, "new"),
+        (Sort::Top, "top"),
+    ] {
+        if s == sort {
+            let _ = write!(out, "<strong>{label}</strong> ");
+        } else {
+            let _ = write!(out, "<a href=\"?sort={label}\">{label}</a> ");
+        }
+    }
+    out.push_str("</p><ul>");
+    if rows.is_empty() {
+        out.push_str("<li class=\"muted\">No posts yet.</li>");
+    }
+    for p in rows {
+        let author = store::people::find_by_id(&mut conn, p.author_id).await?;
+        let _ = write!(
+            out,
+            "<li><a href=\"/thread/{id}\">{title}</a><br><span class=\"muted\">{score} points · \
+             {replies} replies · by {author}</span></li>",
+            id = p.id,
+            title = escape(p.title.as_deref().unwrap_or("(untitled)")),
+            score = p.score,
+            replies = p.reply_count,
+            author = escape(&person_handle(&author)),
+        );
+    }
+    out.push_str("</ul></section>");
+    Ok(out)
+}
+
+async fn load(state: &AppState, id: i64) -> AppResult<DbCommunity> {
+    let mut conn = state.db.pool.acquire().await?;
+    store::communities::find_by_id(&mut conn, id)
+        .await
+        .map_err(|_| AppError::NotFound("community"))
+}
+
+/// Runs a form action for a signed-in user and redirects to `back`, or shows the error.
+async fn act<F, Fut>(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    back: &str,
+    f: F,
+) -> Response
+where
+    F: FnOnce(crate::domain::accounts::LocalUser) -> Fut,
+    Fut: std::future::Future<Output = AppResult<()>>,
+{
+    let result = async {
+        check_origin(state, headers)?;
+        let user = viewer.require()?.clone();
+        f(user).await
+    }
+    .await;
+    match result {
+        Ok(()) => see_other(back),
+        Err(e) => error_page(state, viewer, e),
+    }
+}
+
+async fn follow(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let back = format!("/community/{id}");
+    let st = state.clone();
+    act(&state, &viewer, &headers, &back, |u| async move {
+        let c = load(&st, id).await?;
+        follows::follow(&st, &u.person, &c).await.map(|_| ())
+    })
+    .await
+}
+
+async fn unfollow(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let back = format!("/community/{id}");
+    let st = state.clone();
+    act(&state, &viewer, &headers, &back, |u| async move {
+        let c = load(&st, id).await?;
+        follows::unfollow(&st, &u.person, &c).await
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct PostForm {
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    url: String,
+}
+
+async fn new_post(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<PostForm>,
+) -> Response {
+    let back = format!("/community/{id}?sort=new");
+    let st = state.clone();
+    act(&state, &viewer, &headers, &back, |u| async move {
+        let c = load(&st, id).await?;
+        let input = NewPostInput {
+            title: f.title,
+            body: f.body,
+            url: Some(f.url).filter(|u| !u.trim().is_empty()),
+            sensitive: false,
+        };
+        crate::domain::posts::create_post(&st, &u.person, &c, input)
+            .await
+            .map(|_| ())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct ResolveForm {
+    q: String,
+}
+
+async fn resolve(
+    data: Data<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(f): Form<ResolveForm>,
+) -> Response {
+    let result = async {
+        check_origin(&data, &headers)?;
+        viewer.require()?;
+        follows::resolve_community(&data, &f.q).await
+    }
+    .await;
+    match result {
+        Ok(c) => see_other(&format!("/community/{}", c.id)),
+        Err(e) => error_page(&data, &viewer, e),
+    }
+}

@@ -1,0 +1,326 @@
+//! A post with its replies as a nested list, and the forms on it: reply, vote, edit, delete.
+
+use super::{
+    Viewer, error_page, escape, not_found, page, person_handle, see_other, session::check_origin,
+};
+use crate::{
+    domain::posts::{self, EditInput},
+    error::{AppError, AppResult},
+    state::AppState,
+    store::{self, posts::DbPost},
+};
+use axum::{
+    Form, Router,
+    extract::{Path, State},
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use std::{collections::HashMap, fmt::Write};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/thread/{id}", get(thread_page))
+        .route("/thread/{id}/reply", post(reply))
+        .route("/thread/{id}/vote", post(vote))
+        .route("/thread/{id}/delete", post(delete))
+        .route("/thread/{id}/edit", get(edit_form).post(edit))
+}
+
+/// The forms under a post or reply, for a signed-in viewer.
+fn actions(p: &DbPost, viewer: &Viewer, my_vote: i64) -> String {
+    let Some(u) = viewer.user() else {
+        return String::new();
+    };
+    if p.is_gone() {
+        return String::new();
+    }
+    let vote = |value: i64, label: &str| {
+        format!(
+            "<form class=\"inline\" method=\"post\" action=\"/thread/{}/vote\">\
+             <input type=\"hidden\" name=\"value\" value=\"{value}\"><button>{label}</button></form> ",
+            p.id
+        )
+    };
+    let mut out = String::from("<div>");
+    out.push_str(&if my_vote == 1 {
+        vote(0, "▲ (undo)")
+    } else {
+        vote(1, "▲")
+    });
+    out.push_str(&if my_vote == -1 {
+        vote(0, "▼ (undo)")
+    } else {
+        vote(-1, "▼")
+    });
+    if p.author_id == u.person.id {
+        let _ = write!(out, "<a href=\"/thread/{}/edit\">edit</a> ", p.id);
+    }
+    let _ = write!(
+        out,
+        "<form class=\"inline\" method=\"post\" action=\"/thread/{id}/delete\"><button>delete</button></form>\
+         <details><summary>reply</summary><form method=\"post\" action=\"/thread/{id}/reply\">\
+         <textarea name=\"body\" required></textarea><button>Reply</button></form></details></div>",
+        id = p.id
+    );
+    out
+}
+
+async fn thread_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let mut conn = state.db.pool.acquire().await?;
+    let Some(p) = store::posts::find_by_id(&mut conn, id).await? else {
+        return Ok(not_found(&state, &viewer, "post"));
+    };
+    let root = match p.root_id {
+        Some(r) => store::posts::find_by_id(&mut conn, r).await?.unwrap_or(p),
+        None => p,
+    };
+    let community = store::communities::find_by_id(&mut conn, root.community_id).await?;
+    let author = store::people::find_by_id(&mut conn, root.author_id).await?;
+    let replies = store::posts::thread(&mut conn, root.id).await?;
+    let mut names = HashMap::new();
+    let mut votes = HashMap::new();
+    for r in replies.iter().chain(std::iter::once(&root)) {
+        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(r.author_id) {
+            e.insert(person_handle(
+                &store::people::find_by_id(&mut conn, r.author_id).await?,
+            ));
+        }
+        if let Some(u) = viewer.user() {
+            votes.insert(
+                r.id,
+                store::posts::vote_of(&mut conn, r.id, u.person.id).await?,
+            );
+        }
+    }
+    let title = if root.is_gone() {
+        "(deleted)".to_string()
+    } else {
+        root.title.clone().unwrap_or_default()
+    };
+    let mut body = format!(
+        "<p class=\"muted\">in <a href=\"/community/{c_id}\">{c_title}</a></p><h1>{title}</h1>\
+         <p class=\"muted\">by {author} · {score} points</p>",
+        c_id = community.id,
+        c_title = escape(&community.title),
+        title = escape(&title),
+        author = escape(&person_handle(&author)),
+        score = root.score,
+    );
+    if let Some(u) = root.url.as_deref().filter(|_| !root.is_gone()) {
+        let _ = write!(
+            body,
+            "<p><a href=\"{0}\" rel=\"nofollow ugc noopener\">{0}</a></p>",
+            escape(u)
+        );
+    }
+    if !root.is_gone() {
+        body.push_str(&root.content_html);
+    }
+    body.push_str(&actions(
+        &root,
+        &viewer,
+        votes.get(&root.id).copied().unwrap_or(0),
+    ));
+    body.push_str("<section><h2>Replies</h2>");
+    let view = ThreadView {
+        all: &replies,
+        names: &names,
+        votes: &votes,
+        viewer: &viewer,
+    };
+    body.push_str(&view.replies(Some(root.id), 0));
+    body.push_str("</section>");
+    Ok(page(&state, &viewer, &title, &body).into_response())
+}
+
+struct ThreadView<'a> {
+    all: &'a [DbPost],
+    names: &'a HashMap<i64, String>,
+    votes: &'a HashMap<i64, i64>,
+    viewer: &'a Viewer,
+}
+
+impl ThreadView<'_> {
+    fn replies(&self, parent: Option<i64>, depth: usize) -> String {
+        let children: Vec<_> = self.all.iter().filter(|r| r.parent_id == parent).collect();
+        if children.is_empty() || depth > 200 {
+            return String::new();
+        }
+        let mut out = String::from("<ul>");
+        for r in children {
+            let who = self
+                .names
+                .get(&r.author_id)
+                .map(String::as_str)
+                .unwrap_or("?");
+            let text = if r.is_gone() {
+                "<p class=\"muted\">(deleted)</p>"
+            } else {
+                r.content_html.as_str()
+            };
+            let _ = write!(
+                out,
+                "<li id=\"r{id}\"><span class=\"muted\">{who} · {score} points</span>{text}{actions}{kids}</li>",
+                id = r.id,
+                who = escape(who),
+                score = r.score,
+                actions = actions(r, self.viewer, self.votes.get(&r.id).copied().unwrap_or(0)),
+                kids = self.replies(Some(r.id), depth + 1),
+            );
+        }
+        out.push_str("</ul>");
+        out
+    }
+}
+
+async fn load(state: &AppState, id: i64) -> AppResult<DbPost> {
+    let mut conn = state.db.pool.acquire().await?;
+    store::posts::find_by_id(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound("post"))
+}
+
+/// The thread page of a post or reply (its root's page, at the reply).
+fn thread_url(p: &DbPost) -> String {
+    match p.root_id {
+        Some(root) => format!("/thread/{root}#r{}", p.id),
+        None => format!("/thread/{}", p.id),
+    }
+}
+
+async fn act<F, Fut>(
+    state: &AppState,
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    id: i64,
+    f: F,
+) -> Response
+where
+    F: FnOnce(crate::domain::accounts::LocalUser, DbPost) -> Fut,
+    Fut: std::future::Future<Output = AppResult<String>>,
+{
+    let result = async {
+        check_origin(state, headers)?;
+        let user = viewer.require()?.clone();
+        let p = load(state, id).await?;
+        f(user, p).await
+    }
+    .await;
+    match result {
+        Ok(back) => see_other(&back),
+        Err(e) => error_page(state, viewer, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ReplyForm {
+    body: String,
+}
+
+async fn reply(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<ReplyForm>,
+) -> Response {
+    let st = state.clone();
+    act(&state, &viewer, &headers, id, |u, parent| async move {
+        let r = posts::create_reply(&st, &u.person, &parent, &f.body).await?;
+        Ok(thread_url(&r))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct VoteForm {
+    value: i64,
+}
+
+async fn vote(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<VoteForm>,
+) -> Response {
+    let st = state.clone();
+    act(&state, &viewer, &headers, id, |u, p| async move {
+        posts::vote(&st, &u.person, &p, f.value).await?;
+        Ok(thread_url(&p))
+    })
+    .await
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let st = state.clone();
+    act(&state, &viewer, &headers, id, |u, p| async move {
+        posts::delete(&st, &u.person, &p, None).await?;
+        Ok(thread_url(&p))
+    })
+    .await
+}
+
+async fn edit_form(State(state): State<AppState>, viewer: Viewer, Path(id): Path<i64>) -> Response {
+    let p = match load(&state, id).await {
+        Ok(p) => p,
+        Err(e) => return error_page(&state, &viewer, e),
+    };
+    let title = match (&p.title, p.root_id) {
+        (Some(t), None) => format!(
+            "<p><label>Title <input type=\"text\" name=\"title\" value=\"{}\" required maxlength=\"200\"></label></p>",
+            escape(t)
+        ),
+        _ => String::new(),
+    };
+    let body = format!(
+        "<h1>Edit</h1><form method=\"post\" action=\"/thread/{id}/edit\">{title}\
+         <p><label>Text (Markdown) <textarea name=\"body\">{}</textarea></label></p>\
+         <p><button>Save</button></p></form>",
+        escape(p.source.as_deref().unwrap_or_default())
+    );
+    page(&state, &viewer, "Edit", &body).into_response()
+}
+
+#[derive(Deserialize)]
+struct EditForm {
+    #[serde(default)]
+    title: Option<String>,
+    body: String,
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<EditForm>,
+) -> Response {
+    let st = state.clone();
+    act(&state, &viewer, &headers, id, |u, p| async move {
+        let e = posts::edit(
+            &st,
+            &u.person,
+            &p,
+            EditInput {
+                title: f.title,
+                body: f.body,
+                url: None,
+            },
+        )
+        .await?;
+        Ok(thread_url(&e))
+    })
+    .await
+}
