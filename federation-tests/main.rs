@@ -11,6 +11,8 @@ mod discovery;
 mod federation;
 mod fedify;
 mod fixtures;
+mod fuzz;
+mod hostile;
 mod http;
 mod process;
 mod signatures;

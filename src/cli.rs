@@ -83,6 +83,25 @@ pub enum FederationCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Stop federating with a domain (and its subdomains): nothing in, nothing out.
+    Block {
+        /// The domain, e.g. spam.example.
+        domain: String,
+        /// Why (kept for the admins).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Federate with a blocked domain again.
+    Unblock {
+        /// The domain.
+        domain: String,
+    },
+    /// List blocked domains (the admin list; federation.blocked_instances adds more).
+    Blocks {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -195,6 +214,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "guildhall is listening"
     );
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
     });
@@ -252,6 +272,38 @@ async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::ListCommunities { json } => list_communities(&state, json).await,
         AdminCommand::Federation(FederationCommand::Status { json }) => {
             federation_status(&state, json).await
+        }
+        AdminCommand::Federation(FederationCommand::Block { domain, reason }) => {
+            let domain = normalise_domain(&domain)?;
+            let mut conn = state.db.pool.acquire().await?;
+            store::instances::block(&mut conn, &domain, reason.as_deref()).await?;
+            println!("blocked {domain}");
+            Ok(())
+        }
+        AdminCommand::Federation(FederationCommand::Unblock { domain }) => {
+            let domain = normalise_domain(&domain)?;
+            let mut conn = state.db.pool.acquire().await?;
+            if !store::instances::unblock(&mut conn, &domain).await? {
+                anyhow::bail!("{domain} was not blocked");
+            }
+            println!("unblocked {domain}");
+            Ok(())
+        }
+        AdminCommand::Federation(FederationCommand::Blocks { json }) => {
+            let mut conn = state.db.pool.acquire().await?;
+            let blocks = store::instances::blocks(&mut conn).await?;
+            if json {
+                let rows: Vec<_> = blocks
+                    .iter()
+                    .map(|(d, r)| serde_json::json!({ "domain": d, "reason": r }))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for (d, r) in blocks {
+                    println!("{d}\t{}", r.unwrap_or_default());
+                }
+            }
+            Ok(())
         }
     }
 }
@@ -385,6 +437,31 @@ async fn federation_status(state: &AppState, json: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A bare host name, lower case: `https://Spam.Example/x` and `spam.example.` → `spam.example`.
+fn normalise_domain(raw: &str) -> anyhow::Result<String> {
+    let raw = raw.trim();
+    let host = match url::Url::parse(raw) {
+        Ok(u) if u.host_str().is_some() => u.host_str().unwrap_or_default().to_string(),
+        _ => raw
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.is_empty()
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        anyhow::bail!("`{raw}` is not a domain");
+    }
+    Ok(host)
 }
 
 fn yes_no(b: bool) -> &'static str {

@@ -24,6 +24,7 @@ pub struct Config {
     pub registration: RegistrationConfig,
     pub log: LogConfig,
     pub federation: FederationSettings,
+    pub limits: LimitsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,8 +91,19 @@ pub struct FederationSettings {
     pub signature_max_skew_secs: u64,
     pub retry_initial_secs: u64,
     pub delivery_concurrency: usize,
+    pub blocked_instances: Vec<String>,
     pub allow_private_addresses: bool,
     pub resolve: BTreeMap<String, std::net::IpAddr>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub inbox_per_second: f64,
+    pub inbox_burst: f64,
+    pub inbox_refused_cost: f64,
+    pub auth_per_minute: f64,
+    pub trust_forwarded_for: bool,
 }
 
 /// All the problems found in a configuration, one line each, each naming its key.
@@ -109,13 +121,14 @@ impl std::fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "server",
     "database",
     "instance",
     "registration",
     "log",
     "federation",
+    "limits",
 ];
 
 impl Config {
@@ -179,6 +192,7 @@ impl Config {
         let registration = section::<RegistrationConfig>(figment, "registration", &mut errors);
         let log = section::<LogConfig>(figment, "log", &mut errors);
         let federation = section::<FederationSettings>(figment, "federation", &mut errors);
+        let limits = section::<LimitsConfig>(figment, "limits", &mut errors);
         let (
             Some(server),
             Some(database),
@@ -186,7 +200,16 @@ impl Config {
             Some(registration),
             Some(log),
             Some(federation),
-        ) = (server, database, instance, registration, log, federation)
+            Some(limits),
+        ) = (
+            server,
+            database,
+            instance,
+            registration,
+            log,
+            federation,
+            limits,
+        )
         else {
             return Err(ConfigErrors(errors));
         };
@@ -197,6 +220,7 @@ impl Config {
             registration,
             log,
             federation,
+            limits,
         };
         errors.extend(config.validate());
         if errors.is_empty() {
@@ -253,6 +277,16 @@ impl Config {
         }
         if self.federation.delivery_concurrency == 0 {
             errors.push("federation.delivery_concurrency: must be at least 1".to_string());
+        }
+        let l = &self.limits;
+        if !(l.inbox_per_second > 0.0 && l.inbox_burst >= 1.0 && l.auth_per_minute > 0.0) {
+            errors.push(
+                "limits: inbox_per_second and auth_per_minute must be > 0, inbox_burst >= 1"
+                    .to_string(),
+            );
+        }
+        if l.inbox_refused_cost < 0.0 {
+            errors.push("limits.inbox_refused_cost: must not be negative".to_string());
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             errors.push(format!("log.level: {e}"));

@@ -32,6 +32,9 @@ pub enum AppError {
     /// The name or address is already taken (409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Too many requests from this client (429; the response says when to retry).
+    #[error("too many requests; slow down")]
+    RateLimited,
     /// A remote server could not be reached or sent something unusable (502).
     #[error("remote server: {0}")]
     Remote(String),
@@ -86,6 +89,7 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Remote(_) => StatusCode::BAD_GATEWAY,
+            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -101,6 +105,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::TooLarge => "too_large",
             AppError::Remote(_) => "remote_error",
+            AppError::RateLimited => "rate_limited",
             AppError::Internal(_) => "internal",
         }
     }

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod ratelimit;
 pub mod state;
 pub mod store;
 pub mod web;
@@ -42,6 +43,10 @@ pub async fn app(state: AppState) -> anyhow::Result<Router> {
         .merge(web::router())
         .route("/healthz", get(healthz))
         .fallback(|| async { error::AppError::NotFound("page") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))

@@ -26,6 +26,8 @@ pub struct App {
     pub http: reqwest::Client,
     /// Wakes the delivery workers when new deliveries are queued.
     pub delivery_wakeup: Arc<tokio::sync::Notify>,
+    /// Per-client rate limits.
+    pub limits: crate::ratelimit::Limits,
 }
 
 impl Deref for AppState {
@@ -52,6 +54,7 @@ impl AppState {
         Ok(AppState(Arc::new(App {
             domain: config.domain(),
             http: crate::federation::client::http_client(&config),
+            limits: crate::ratelimit::Limits::from_config(&config.limits),
             config,
             db,
             instance_keys: keys,
@@ -73,6 +76,27 @@ impl AppState {
         let base = &self.config.server.base_url;
         url.host_str() == base.host_str()
             && url.port_or_known_default() == base.port_or_known_default()
+    }
+
+    /// Whether the host of `url` is blocked (config or admin list; parents included).
+    pub async fn is_blocked(&self, url: &Url) -> Result<bool, sqlx::Error> {
+        let Some(host) = url.host_str().map(str::to_ascii_lowercase) else {
+            return Ok(false);
+        };
+        let configured = store::instances::parent_domains(&host)
+            .into_iter()
+            .any(|d| {
+                self.config
+                    .federation
+                    .blocked_instances
+                    .iter()
+                    .any(|b| b.eq_ignore_ascii_case(d))
+            });
+        if configured {
+            return Ok(true);
+        }
+        let mut conn = self.db.pool.acquire().await?;
+        store::instances::is_blocked(&mut conn, &host).await
     }
 
     /// A new id for something we create: `/{kind}/{random}`.

@@ -167,7 +167,13 @@ impl Drop for TestServer {
 }
 
 /// Host names test servers and peers use; all resolve to 127.0.0.1.
-pub const TEST_HOSTS: [&str; 4] = ["alpha.test", "beta.test", "gamma.test", "fedify.test"];
+pub const TEST_HOSTS: [&str; 5] = [
+    "alpha.test",
+    "beta.test",
+    "gamma.test",
+    "fedify.test",
+    "evil.test",
+];
 
 /// An HTTP client that resolves the test host names to loopback.
 pub fn client() -> reqwest::Client {

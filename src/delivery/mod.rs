@@ -87,6 +87,11 @@ async fn deliver(state: &AppState, keys: &KeyCache, d: &Delivery) -> Sent {
     if let Err(why) = check_url(&url, state.config.federation.allow_private_addresses) {
         return Sent::Refused(why.into());
     }
+    match state.is_blocked(&url).await {
+        Ok(false) => {}
+        Ok(true) => return Sent::Refused("the instance is blocked".into()),
+        Err(e) => return Sent::Retry(format!("cannot check the block list: {e}"), None),
+    }
     let key = match keys.get(state, &d.signer).await {
         Ok(k) => k,
         Err(e) => return Sent::Refused(format!("no key to sign with: {e}")),

@@ -186,6 +186,21 @@ pub fn topics(values: &[String]) -> Result<Vec<String>, AppError> {
     Ok(out)
 }
 
+/// Limits on text taken from other servers, in characters: longer values are cut, so a
+/// hostile peer cannot make us store or render megabytes in a name.
+pub const REMOTE_NAME_MAX: usize = 100;
+pub const REMOTE_DISPLAY_NAME_MAX: usize = 200;
+pub const REMOTE_SUMMARY_MAX: usize = 50_000;
+pub const REMOTE_CONTENT_MAX: usize = 200_000;
+
+/// `value` cut to at most `max` characters (on a character boundary).
+pub fn clip(value: &str, max: usize) -> String {
+    match value.char_indices().nth(max) {
+        Some((i, _)) => value[..i].to_string(),
+        None => value.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +227,13 @@ mod tests {
         assert_eq!(t, vec!["rust".to_string(), "wood-work".to_string()]);
         assert!(topics(&["a b".into()]).is_err());
         assert!(topics(&(0..21).map(|i| format!("t{i}")).collect::<Vec<_>>()).is_err());
+    }
+
+    #[test]
+    fn clipping() {
+        assert_eq!(clip("héllo", 2), "hé");
+        assert_eq!(clip("abc", 10), "abc");
+        assert_eq!(clip(&"é".repeat(300), 200).chars().count(), 200);
     }
 
     #[test]

@@ -62,6 +62,12 @@ async fn verify(data: &Data<AppState>, req: &Parts) -> Result<(), AppError> {
             "authorized fetch: our own keys do not sign incoming requests".into(),
         ));
     }
+    if data.is_blocked(&owner).await? {
+        return Err(AppError::forbidden(
+            "blocked_instance",
+            "this instance does not federate with yours",
+        ));
+    }
     let actor = find_or_fetch_actor(&owner, data, false)
         .await
         .map_err(|e| {

@@ -137,13 +137,19 @@ pub fn http_client(config: &Config) -> reqwest::Client {
 #[derive(Clone)]
 struct Verifier {
     allow_private: bool,
+    state: AppState,
 }
 
 #[async_trait::async_trait]
 impl UrlVerifier for Verifier {
     async fn verify(&self, url: &Url) -> Result<(), activitypub_federation::error::Error> {
-        check_url(url, self.allow_private)
-            .map_err(activitypub_federation::error::Error::UrlVerificationError)
+        use activitypub_federation::error::Error;
+        check_url(url, self.allow_private).map_err(Error::UrlVerificationError)?;
+        match self.state.is_blocked(url).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(Error::UrlVerificationError("the instance is blocked")),
+            Err(_) => Err(Error::UrlVerificationError("cannot check the block list")),
+        }
     }
 }
 
@@ -165,7 +171,10 @@ pub async fn federation_config(state: &AppState) -> anyhow::Result<FederationCon
         .request_timeout(Duration::from_secs(
             state.config.federation.request_timeout_secs,
         ))
-        .url_verifier(Box::new(Verifier { allow_private }))
+        .url_verifier(Box::new(Verifier {
+            allow_private,
+            state: state.clone(),
+        }))
         .signed_fetch_actor(&instance)
         .build()
         .await?)
@@ -197,6 +206,43 @@ mod tests {
         for ip in ["93.184.216.34", "2606:4700::1111", "64:ff9b::5db8:d822"] {
             assert!(!is_private(ip.parse().unwrap()), "{ip}");
         }
+    }
+
+    #[tokio::test]
+    async fn resolver_refuses_private_answers_unless_told() {
+        use std::str::FromStr;
+        let guarded = GuardedResolver {
+            overrides: Arc::new(BTreeMap::new()),
+            allow_private: false,
+        };
+        // `localhost` resolves to loopback: refused at connect time.
+        assert!(
+            guarded
+                .resolve(Name::from_str("localhost").unwrap())
+                .await
+                .is_err()
+        );
+        let open = GuardedResolver {
+            overrides: Arc::new(BTreeMap::new()),
+            allow_private: true,
+        };
+        assert!(
+            open.resolve(Name::from_str("localhost").unwrap())
+                .await
+                .is_ok()
+        );
+        let mut map = BTreeMap::new();
+        map.insert("peer.test".to_string(), "127.0.0.1".parse().unwrap());
+        let overridden = GuardedResolver {
+            overrides: Arc::new(map),
+            allow_private: false,
+        };
+        let addrs: Vec<_> = overridden
+            .resolve(Name::from_str("peer.test").unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert_eq!(addrs[0].ip().to_string(), "127.0.0.1");
     }
 
     #[test]

@@ -85,6 +85,13 @@ async fn handle(
     let kind = type_of(&json)
         .ok_or_else(|| AppError::bad_request("invalid_activity", "`type` is missing"))?
         .to_string();
+    // A blocked instance is refused before anything is fetched or stored.
+    if data.is_blocked(&actor_id).await? || data.is_blocked(&id).await? {
+        return Err(AppError::forbidden(
+            "blocked_instance",
+            "this instance does not federate with yours",
+        ));
+    }
     if json.get("object").is_none_or(Value::is_null) {
         return Err(AppError::bad_request(
             "invalid_activity",
@@ -158,7 +165,10 @@ async fn handle(
 
     let outcome = activities::dispatch(json, actor, data).await?;
     tracing::debug!(kind, id = %id, ?outcome, "inbox: activity handled");
-    let mut conn = data.db.pool.acquire().await?;
-    store::activities::mark_received(&mut conn, id.as_str()).await?;
+    // Only what had an effect is remembered: an ignored activity has none to repeat.
+    if outcome == Outcome::Done {
+        let mut conn = data.db.pool.acquire().await?;
+        store::activities::mark_received(&mut conn, id.as_str()).await?;
+    }
     Ok(outcome)
 }

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod activities;
 pub mod communities;
 pub mod instance;
+pub mod instances;
 pub mod people;
 pub mod posts;
 

@@ -196,6 +196,9 @@ async fn receive_activity(
             return Ok(Outcome::Ignored);
         }
     }
+    if data.is_blocked(&inner_actor_id).await? {
+        return Ok(Outcome::Ignored); // relayed content from a blocked instance
+    }
     let inner_actor = find_or_fetch_actor(&inner_actor_id, data, false).await?;
     match kind.as_str() {
         "Create" | "Update" if !trusted => {

@@ -2,7 +2,10 @@
 
 use super::{Endpoints, Hashtag, Source, time_of};
 use crate::{
-    domain::markdown,
+    domain::{
+        markdown,
+        validate::{REMOTE_DISPLAY_NAME_MAX, REMOTE_NAME_MAX, REMOTE_SUMMARY_MAX, clip},
+    },
     error::AppError,
     state::AppState,
     store::{
@@ -108,23 +111,27 @@ impl Object for DbCommunity {
     }
 
     async fn from_json(json: Group, data: &Data<AppState>) -> Result<Self, AppError> {
-        let summary_html = markdown::sanitize(json.summary.as_deref().unwrap_or_default());
+        let summary_html = markdown::sanitize(&clip(
+            json.summary.as_deref().unwrap_or_default(),
+            REMOTE_SUMMARY_MAX,
+        ));
         let summary_source = json
             .source
             .as_ref()
-            .map(|s| s.content.clone())
+            .map(|s| clip(&s.content, REMOTE_SUMMARY_MAX))
             .unwrap_or_default();
-        let title = json
-            .name
-            .clone()
-            .unwrap_or_else(|| json.preferred_username.clone());
+        let name = clip(&json.preferred_username, REMOTE_NAME_MAX);
+        let title = clip(
+            json.name.as_deref().unwrap_or(&name),
+            REMOTE_DISPLAY_NAME_MAX,
+        );
         let shared_inbox = json.endpoints.as_ref().and_then(|e| e.shared_inbox.clone());
         let mut conn = data.db.pool.acquire().await?;
         let row = store::communities::upsert(
             &mut conn,
             &NewCommunity {
                 ap_id: json.id.inner().as_str(),
-                name: &json.preferred_username,
+                name: &name,
                 title: &title,
                 summary_source: &summary_source,
                 summary_html: &summary_html,

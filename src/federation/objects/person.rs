@@ -2,7 +2,10 @@
 
 use super::{Endpoints, Source, time_of};
 use crate::{
-    domain::markdown,
+    domain::{
+        markdown,
+        validate::{REMOTE_DISPLAY_NAME_MAX, REMOTE_NAME_MAX, REMOTE_SUMMARY_MAX, clip},
+    },
     error::AppError,
     state::AppState,
     store::{
@@ -110,7 +113,19 @@ impl Object for DbPerson {
     }
 
     async fn from_json(json: Person, data: &Data<AppState>) -> Result<Self, AppError> {
-        let bio_html = json.summary.as_deref().map(markdown::sanitize);
+        let bio_html = json
+            .summary
+            .as_deref()
+            .map(|b| markdown::sanitize(&clip(b, REMOTE_SUMMARY_MAX)));
+        let name = clip(&json.preferred_username, REMOTE_NAME_MAX);
+        let display_name = json
+            .name
+            .as_deref()
+            .map(|n| clip(n, REMOTE_DISPLAY_NAME_MAX));
+        let bio_source = json
+            .source
+            .as_ref()
+            .map(|s| clip(&s.content, REMOTE_SUMMARY_MAX));
         let shared_inbox = json.endpoints.as_ref().and_then(|e| e.shared_inbox.clone());
         let mut conn = data.db.pool.acquire().await?;
         // The upsert never overwrites a local row (it returns no row instead).
@@ -118,10 +133,10 @@ impl Object for DbPerson {
             &mut conn,
             &NewPerson {
                 ap_id: json.id.inner().as_str(),
-                name: &json.preferred_username,
-                display_name: json.name.as_deref(),
+                name: &name,
+                display_name: display_name.as_deref(),
                 bio_html: bio_html.as_deref(),
-                bio_source: json.source.as_ref().map(|s| s.content.as_str()),
+                bio_source: bio_source.as_deref(),
                 local: false,
                 inbox: json.inbox.as_str(),
                 shared_inbox: shared_inbox.as_ref().map(Url::as_str),

@@ -207,7 +207,10 @@ impl PostObject {
                     .and_then(|m| m.values().next().cloned())
             })
             .unwrap_or_default();
-        markdown::sanitize(&raw)
+        markdown::sanitize(&crate::domain::validate::clip(
+            &raw,
+            crate::domain::validate::REMOTE_CONTENT_MAX,
+        ))
     }
 
     /// The link of a link post: a `Link` attachment (Lemmy) or a string `url` on a Page.
@@ -386,6 +389,9 @@ async fn ingest(json: PostObject, data: &Data<AppState>) -> Result<DbPost, AppEr
         ),
         (Some(_), _) => (None, content_html),
     };
+    let source = json.source.as_ref().map(|s| {
+        crate::domain::validate::clip(&s.content, crate::domain::validate::REMOTE_CONTENT_MAX)
+    });
     let mut conn = data.db.pool.acquire().await?;
     let inserted = store::posts::insert(
         &mut conn,
@@ -397,7 +403,7 @@ async fn ingest(json: PostObject, data: &Data<AppState>) -> Result<DbPost, AppEr
             kind: json.kind.as_str(),
             title: title.as_deref(),
             content_html: &content_html,
-            source: json.source.as_ref().map(|s| s.content.as_str()),
+            source: source.as_deref(),
             url: json.link().as_deref(),
             sensitive: json.sensitive.unwrap_or(false),
             local: false,
@@ -425,7 +431,7 @@ async fn ingest(json: PostObject, data: &Data<AppState>) -> Result<DbPost, AppEr
                 &PostEdit {
                     title: title.as_deref().filter(|_| existing.root_id.is_none()),
                     content_html: &content_html,
-                    source: json.source.as_ref().map(|s| s.content.as_str()),
+                    source: source.as_deref(),
                     url: json.link().as_deref(),
                     sensitive: json.sensitive.unwrap_or(existing.sensitive),
                     updated: json
