@@ -6,6 +6,7 @@ use crate::support::{
     poll_until,
     process::{TestServer, client},
 };
+use axum::response::IntoResponse;
 use guildhall::federation::signatures::{parse_private_key, sign_request};
 use http::{HeaderMap, HeaderValue, Method};
 use rsa::RsaPrivateKey;
@@ -47,12 +48,16 @@ async fn start_evil() -> Evil {
         let (b, log, mallory_pem, carl_pem) = (b.clone(), log.clone(), mallory_pem.clone(), carl_pem.clone());
         async move {
             let path = req.uri().path().to_string();
+            let host = req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or_default().to_string();
             log.lock().unwrap().push(path.clone());
+            if let Some(response) = traps(&b, &host, &path).await {
+                return response;
+            }
             let name = path.strip_prefix("/users/").unwrap_or_default().to_string();
             let pem = match name.as_str() {
                 "mallory" | "plainjson" => mallory_pem,
                 "carl" => carl_pem,
-                _ => return (axum::http::StatusCode::NOT_FOUND, [("content-type", "text/plain")], String::new()),
+                _ => return (axum::http::StatusCode::NOT_FOUND, [("content-type", "text/plain")], String::new()).into_response(),
             };
             let id = format!("{b}/users/{name}");
             let person = json!({
@@ -62,11 +67,72 @@ async fn start_evil() -> Evil {
             });
             // `plainjson` is served as application/json: not an ActivityPub document.
             let kind = if name == "plainjson" { "application/json" } else { "application/activity+json" };
-            (axum::http::StatusCode::OK, [("content-type", kind)], person.to_string())
+            (axum::http::StatusCode::OK, [("content-type", kind)], person.to_string()).into_response()
         }
     });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Evil { base, key, fetched }
+}
+
+/// Documents that attack the fetcher: a cross-host redirect, a huge actor, a byte-by-byte
+/// actor, an endless reply chain and a reply cycle.
+async fn traps(base: &str, host: &str, path: &str) -> Option<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let ap = [("content-type", "application/activity+json")];
+    if !host.starts_with("evil.test") {
+        // Only reached by following a redirect away from evil.test.
+        return Some(
+            (
+                axum::http::StatusCode::IM_A_TEAPOT,
+                "followed a cross-host redirect",
+            )
+                .into_response(),
+        );
+    }
+    let note = |id: &str, parent: &str| {
+        json!({ "type": "Note", "id": format!("{base}{id}"), "attributedTo": format!("{base}/users/mallory"),
+                "inReplyTo": format!("{base}{parent}"), "content": "x",
+                "to": ["https://www.w3.org/ns/activitystreams#Public"] }).to_string()
+    };
+    Some(match path {
+        "/users/redirect" => {
+            let port = base.rsplit(':').next().unwrap_or_default();
+            (
+                axum::http::StatusCode::FOUND,
+                [("location", format!("http://beta.test:{port}/users/mallory"))],
+            )
+                .into_response()
+        }
+        "/users/huge" => (
+            ap,
+            format!(
+                "{{\"type\":\"Person\",\"summary\":\"{}\"}}",
+                "x".repeat(3 * 1024 * 1024)
+            ),
+        )
+            .into_response(),
+        "/users/slow" => {
+            let drip = futures::stream::unfold(0u32, |n| async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                (n < 600).then(|| (Ok::<_, std::io::Error>(vec![b' ']), n + 1))
+            });
+            (ap, axum::body::Body::from_stream(drip)).into_response()
+        }
+        p if p.starts_with("/chain/") => {
+            let n: u64 = p.trim_start_matches("/chain/").parse().unwrap_or(0);
+            (ap, note(p, &format!("/chain/{}", n + 1))).into_response()
+        }
+        // Claims to be mallory (same host, other id).
+        "/users/wrongid" => {
+            let id = format!("{base}/users/mallory");
+            (ap, json!({ "type": "Person", "id": id, "preferredUsername": "x", "inbox": format!("{id}/inbox"),
+                         "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": "x" } }).to_string())
+                .into_response()
+        }
+        "/cycle/a" => (ap, note("/cycle/a", "/cycle/b")).into_response(),
+        "/cycle/b" => (ap, note("/cycle/b", "/cycle/a")).into_response(),
+        _ => return None,
+    })
 }
 
 /// Counts of every table an inbox could write to.
@@ -130,12 +196,12 @@ async fn post_signed(
     tweak(&mut headers, &mut body);
     headers.remove("host"); // reqwest sets it from the URL
     let r = client()
-        .post(url)
+        .post(url.clone())
         .headers(headers)
         .body(body)
         .send()
         .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("POST {url} (key {key_id}): {e}\n{}", server.log()));
     let retry = r
         .headers()
         .get("retry-after")
@@ -657,4 +723,124 @@ async fn a_private_address_is_never_fetched_in_production_mode() {
         );
     }
     server.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_documents_do_not_make_us_fetch_without_end() {
+    let alpha = TestServer::start_named("alpha.test", "", "request_timeout_secs = 2\n").await;
+    assert!(
+        alpha
+            .cli(
+                &["admin", "create-user", "owner"],
+                "correct horse battery\n"
+            )
+            .status
+            .success()
+    );
+    assert!(
+        alpha
+            .cli(
+                &["admin", "create-community", "woodwork", "--owner", "owner"],
+                ""
+            )
+            .status
+            .success()
+    );
+    let evil = start_evil().await;
+    let group = format!("{}/c/woodwork", alpha.base_url);
+    let before = tables(&alpha).await;
+
+    // Keys behind a cross-host redirect, in a 3 MiB document, or dripped byte by byte.
+    // (`wrongid` claims another id of its host: the library refetches that id once.)
+    for (name, max_secs) in [("redirect", 5), ("huge", 5), ("slow", 8), ("wrongid", 5)] {
+        let actor = evil.actor(name);
+        let body = json!({ "id": format!("{}/activities/{name}", evil.base), "type": "Follow", "actor": actor, "object": group }).to_string();
+        let started = std::time::Instant::now();
+        let (status, _) = post_signed(
+            &alpha,
+            "/inbox",
+            body.as_bytes(),
+            &format!("{actor}#main-key"),
+            &evil.key,
+            SystemTime::now(),
+            none(),
+        )
+        .await;
+        assert_eq!(status, 401, "{name}: the key cannot be had");
+        assert!(
+            started.elapsed() < Duration::from_secs(max_secs),
+            "{name} took {:?}",
+            started.elapsed()
+        );
+    }
+    let followed = evil
+        .fetched
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| *p == "/users/mallory")
+        .count();
+    assert_eq!(
+        followed, 1,
+        "only wrongid's claimed id was fetched; the cross-host redirect was not followed"
+    );
+
+    // A reply to an endless chain, and to a cycle: a bounded number of fetches, then 400.
+    let mallory = evil.actor("mallory");
+    for (n, parent) in [(1, "/chain/0"), (2, "/cycle/a")] {
+        let fetched_before = evil.fetches();
+        let create = json!({
+            "id": format!("{}/activities/create/r{n}", evil.base), "type": "Create", "actor": mallory,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": { "type": "Note", "id": format!("{}/replies/{n}", evil.base), "attributedTo": mallory,
+                        "inReplyTo": format!("{}{parent}", evil.base), "content": "x",
+                        "to": ["https://www.w3.org/ns/activitystreams#Public"] }
+        }).to_string();
+        let (status, _) = post_signed(
+            &alpha,
+            "/inbox",
+            create.as_bytes(),
+            &format!("{mallory}#main-key"),
+            &evil.key,
+            SystemTime::now(),
+            none(),
+        )
+        .await;
+        assert_eq!(status, 400, "{parent}");
+        let fetched = evil.fetches() - fetched_before;
+        assert!(
+            fetched <= 27,
+            "{parent}: {fetched} fetches for one activity"
+        );
+    }
+
+    // Thousands of recipients (as many as fit the body limit) are looked at no further than
+    // the first few.
+    let many: Vec<String> = (0..5_000)
+        .map(|i| format!("{}/nobody/{i}", evil.base))
+        .collect();
+    let create = json!({
+        "id": format!("{}/activities/create/many", evil.base), "type": "Create", "actor": mallory,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": many,
+        "object": { "type": "Note", "id": format!("{}/notes/many", evil.base), "attributedTo": mallory, "content": "x",
+                    "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": many }
+    }).to_string();
+    let started = std::time::Instant::now();
+    let (status, _) = post_signed(
+        &alpha,
+        "/inbox",
+        create.as_bytes(),
+        &format!("{mallory}#main-key"),
+        &evil.key,
+        SystemTime::now(),
+        none(),
+    )
+    .await;
+    assert_eq!(status, 400, "addressed to no community we know");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(tables(&alpha).await, before);
 }

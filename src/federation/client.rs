@@ -133,6 +133,40 @@ pub fn http_client(config: &Config) -> reqwest::Client {
         .expect("an HTTP client with these settings always builds")
 }
 
+/// Refuses a redirect to another host on fetches (the library follows one redirect on its
+/// own; a cross-host one would let a server hand us someone else's object).
+struct SameHostRedirects;
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for SameHostRedirects {
+    async fn handle(
+        &self,
+        req: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let from = req.url().clone();
+        let res = next.run(req, extensions).await?;
+        if res.status().is_redirection() {
+            let to = res
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| from.join(l).ok());
+            let same = to.as_ref().is_some_and(|t| {
+                t.host_str() == from.host_str()
+                    && t.port_or_known_default() == from.port_or_known_default()
+            });
+            if !same {
+                return Err(reqwest_middleware::Error::Middleware(anyhow::anyhow!(
+                    "refusing a redirect from {from} to another host"
+                )));
+            }
+        }
+        Ok(res)
+    }
+}
+
 /// The federation library checks every URL it fetches with this.
 #[derive(Clone)]
 struct Verifier {
@@ -157,7 +191,9 @@ impl UrlVerifier for Verifier {
 /// instance actor signing fetches (authorized fetch), a fetch budget per request.
 pub async fn federation_config(state: &AppState) -> anyhow::Result<FederationConfig<AppState>> {
     let allow_private = state.config.federation.allow_private_addresses;
-    let client = reqwest_middleware::ClientBuilder::new(state.http.clone()).build();
+    let client = reqwest_middleware::ClientBuilder::new(state.http.clone())
+        .with(SameHostRedirects)
+        .build();
     let instance = crate::federation::objects::instance::InstanceActor::of(state);
     Ok(FederationConfig::builder()
         .domain(state.domain.clone())

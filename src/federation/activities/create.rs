@@ -107,7 +107,8 @@ async fn check_may_post(
         return Ok(());
     }
     let mut conn = data.db.pool.acquire().await?;
-    for address in obj.addresses().into_iter().chain(obj.mentions()) {
+    let addresses = obj.addresses().into_iter().chain(obj.mentions());
+    for address in addresses.take(crate::federation::objects::post::MAX_ADDRESSES) {
         if let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await?
             && c.local
             && c.posting_restricted_to_mods

@@ -86,6 +86,12 @@ pub async fn find_or_fetch_actor(
     }
     let fetched = fetch_object_http::<AppState, Value>(id, data).await?;
     let json = fetched.object;
+    // The document must be the actor we asked for, not another one of the same host.
+    if json.get("id").and_then(Value::as_str) != Some(id.as_str()) {
+        return Err(AppError::Remote(format!(
+            "{id} answered with another actor"
+        )));
+    }
     if json.get("type").and_then(Value::as_str) == Some("Group") {
         let group: Group = serde_json::from_value(json)
             .map_err(|e| AppError::Remote(format!("unusable Group at {id}: {e}")))?;

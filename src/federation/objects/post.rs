@@ -34,6 +34,9 @@ pub fn is_public(addresses: &[String]) -> bool {
         .any(|a| a == PUBLIC || a == "as:Public" || a == "Public")
 }
 
+/// Recipients and mentions considered when looking for an object's community.
+pub const MAX_ADDRESSES: usize = 50;
+
 /// Deepest reply we store; deeper chains are refused (and never fetched further).
 pub const MAX_DEPTH: i64 = 100;
 
@@ -356,17 +359,61 @@ async fn ingest(json: PostObject, data: &Data<AppState>) -> Result<DbPost, AppEr
             "will not overwrite a local object",
         ));
     }
+    let parent = match &json.in_reply_to {
+        Some(parent_id) => Some(ancestors(parent_id, data).await?),
+        None => None,
+    };
+    store_one(json, parent, data).await
+}
+
+/// Ancestors fetched for one reply, at most; a longer unknown chain (or a cycle) is refused.
+pub const MAX_FETCHED_ANCESTORS: usize = 20;
+
+/// The parent of a reply: from the store, or fetched with its unknown ancestors — in a loop,
+/// not by recursion, so a hostile chain costs a bounded number of fetches and no stack —
+/// then stored from the top down.
+async fn ancestors(parent_id: &Url, data: &Data<AppState>) -> Result<DbPost, AppError> {
+    let mut pending: Vec<PostObject> = Vec::new();
+    let mut next = parent_id.clone();
+    let mut known = loop {
+        {
+            let mut conn = data.db.pool.acquire().await?;
+            if let Some(p) = store::posts::find_by_ap_id(&mut conn, next.as_str()).await? {
+                break Some(p);
+            }
+        }
+        if pending.len() >= MAX_FETCHED_ANCESTORS || data.is_local_url(&next) {
+            return Err(AppError::bad_request(
+                "too_deep",
+                "the reply chain is too long or unknown",
+            ));
+        }
+        let fetched =
+            activitypub_federation::fetch::fetch_object_http::<AppState, PostObject>(&next, data)
+                .await?;
+        DbPost::verify(&fetched.object, &fetched.url, data).await?;
+        let up = fetched.object.in_reply_to.clone();
+        pending.push(fetched.object);
+        match up {
+            Some(u) => next = u,
+            None => break None,
+        }
+    };
+    for obj in pending.into_iter().rev() {
+        known = Some(store_one(obj, known, data).await?);
+    }
+    known.ok_or(AppError::NotFound("post"))
+}
+
+/// Stores one verified remote post or reply whose parent (if any) is already stored.
+async fn store_one(
+    json: PostObject,
+    parent: Option<DbPost>,
+    data: &Data<AppState>,
+) -> Result<DbPost, AppError> {
     let author: DbPerson = ObjectId::<DbPerson>::from(json.attributed_to.clone())
         .dereference(data)
         .await?;
-    let parent = match &json.in_reply_to {
-        Some(parent_id) => Some(
-            ObjectId::<DbPost>::from(parent_id.clone())
-                .dereference(data)
-                .await?,
-        ),
-        None => None,
-    };
     if parent.as_ref().is_some_and(|p| p.depth + 1 > MAX_DEPTH) {
         return Err(AppError::bad_request("too_deep", "reply chain is too deep"));
     }
@@ -455,6 +502,8 @@ async fn community_of(json: &PostObject, data: &Data<AppState>) -> Result<DbComm
     candidates.extend(json.to.iter().cloned());
     candidates.extend(json.cc.iter().cloned());
     candidates.extend(json.mentions());
+    // A hostile object may list thousands of recipients: look at the first few only.
+    candidates.truncate(MAX_ADDRESSES);
     {
         let mut conn = data.db.pool.acquire().await?;
         for c in &candidates {
