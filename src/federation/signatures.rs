@@ -454,121 +454,60 @@ mod tests {
             now,
             ..TimeWindow::now()
         };
-        let ok = verify_request(
-            &params,
-            &Received {
-                method: &Method::POST,
-                path_and_query: "/inbox?x=1",
-                headers: &headers,
-                body: Some(body),
-            },
-            &public,
-            &window,
-            Some("b.test:8080"),
+        // Verifies the signed request with one thing changed.
+        let check =
+            |p: &SignatureParams, path: &str, body: &[u8], w: &TimeWindow, host: Option<&str>| {
+                let req = Received {
+                    method: &Method::POST,
+                    path_and_query: path,
+                    headers: &headers,
+                    body: Some(body),
+                };
+                verify_request(p, &req, &public, w, host)
+            };
+        assert_eq!(
+            check(&params, "/inbox?x=1", body, &window, Some("b.test:8080")),
+            Ok(())
         );
-        assert_eq!(ok, Ok(()));
-        let other_body = verify_request(
-            &params,
-            &Received {
-                method: &Method::POST,
-                path_and_query: "/inbox?x=1",
-                headers: &headers,
-                body: Some(b"{}"),
-            },
-            &public,
-            &window,
-            None,
+        assert_eq!(
+            check(&params, "/inbox?x=1", b"{}", &window, None),
+            Err(SignatureError::DigestMismatch)
         );
-        assert_eq!(other_body, Err(SignatureError::DigestMismatch));
-        let other_path = verify_request(
-            &params,
-            &Received {
-                method: &Method::POST,
-                path_and_query: "/c/x/inbox",
-                headers: &headers,
-                body: Some(body),
-            },
-            &public,
-            &window,
-            None,
+        assert_eq!(
+            check(&params, "/c/x/inbox", body, &window, None),
+            Err(SignatureError::Invalid)
         );
-        assert_eq!(other_path, Err(SignatureError::Invalid));
-        let other_host = verify_request(
-            &params,
-            &Received {
-                method: &Method::POST,
-                path_and_query: "/inbox?x=1",
-                headers: &headers,
-                body: Some(body),
-            },
-            &public,
-            &window,
-            Some("c.test"),
+        assert_eq!(
+            check(&params, "/inbox?x=1", body, &window, Some("c.test")),
+            Err(SignatureError::WrongHost)
         );
-        assert_eq!(other_host, Err(SignatureError::WrongHost));
         let later = TimeWindow {
             now: now + Duration::from_secs(13 * 3600),
             ..window
         };
-        let old = verify_request(
-            &params,
-            &Received {
-                method: &Method::POST,
-                path_and_query: "/inbox?x=1",
-                headers: &headers,
-                body: Some(body),
-            },
-            &public,
-            &later,
-            None,
+        assert_eq!(
+            check(&params, "/inbox?x=1", body, &later, None),
+            Err(SignatureError::Expired)
         );
-        assert_eq!(old, Err(SignatureError::Expired));
         let earlier = TimeWindow {
             now: now - Duration::from_secs(2 * 3600),
             ..window
         };
-        let future = verify_request(
-            &params,
-            &Received {
-                method: &Method::POST,
-                path_and_query: "/inbox?x=1",
-                headers: &headers,
-                body: Some(body),
-            },
-            &public,
-            &earlier,
-            None,
+        assert_eq!(
+            check(&params, "/inbox?x=1", body, &earlier, None),
+            Err(SignatureError::Expired)
         );
-        assert_eq!(future, Err(SignatureError::Expired));
         let mut no_digest = params.clone();
         no_digest.headers.retain(|h| h != "digest");
-        let r = verify_request(
-            &no_digest,
-            &Received {
-                method: &Method::POST,
-                path_and_query: "/inbox?x=1",
-                headers: &headers,
-                body: Some(body),
-            },
-            &public,
-            &window,
-            None,
+        assert_eq!(
+            check(&no_digest, "/inbox?x=1", body, &window, None),
+            Err(SignatureError::NotSigned("digest"))
         );
-        assert_eq!(r, Err(SignatureError::NotSigned("digest")));
         let mut no_date = params.clone();
         no_date.headers.retain(|h| h != "date");
-        let r = verify_request(
-            &no_date,
-            &Received {
-                method: &Method::POST,
-                path_and_query: "/inbox?x=1",
-                headers: &headers,
-                body: Some(body),
-            },
-            &public,
-            &window,
-            None,
+        assert_eq!(
+            check(&no_date, "/inbox?x=1", body, &window, None),
+            Err(SignatureError::NotSigned("date"))
         );
-        assert_eq!(r, Err(SignatureError::NotSigned("date")));
     }
 }

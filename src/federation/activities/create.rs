@@ -1,9 +1,7 @@
 //! Create and Update of posts and replies (Page, Note, Article, …), and Update of actors.
 
 use super::{
-    ActorRef, Outcome, announce, find_or_fetch_actor, same_origin,
-    send::{self, Delivery},
-    type_of, url_field,
+    ActorRef, Outcome, announce, find_or_fetch_actor, same_origin, send, type_of, url_field,
 };
 use crate::{
     error::AppError,
@@ -204,32 +202,15 @@ pub async fn send(
         "audience": community.ap_id,
         "object": object,
     });
-    if community.local {
-        send::queue(
-            conn,
-            &activity,
-            Delivery {
-                signer: author.ap_id.as_str(),
-                inboxes: vec![],
-                community_id: None,
-                in_outbox: false,
-            },
-        )
-        .await?;
-        let bare = post.root_id.is_none().then(|| activity["object"].clone());
-        announce::relay(conn, state, community, &activity, bare.as_ref()).await?;
-    } else {
-        send::queue(
-            conn,
-            &activity,
-            Delivery {
-                signer: author.ap_id.as_str(),
-                inboxes: vec![send::community_inbox(community)],
-                community_id: None,
-                in_outbox: false,
-            },
-        )
-        .await?;
-    }
+    let bare = post.root_id.is_none().then(|| activity["object"].clone());
+    send::to_community(
+        conn,
+        state,
+        author.ap_id.as_str(),
+        community,
+        &activity,
+        bare.as_ref(),
+    )
+    .await?;
     Ok(())
 }

@@ -1,11 +1,7 @@
 //! Delete and Undo(Delete) of posts and replies: by their author (deleted) or by a
 //! moderator of their community (removed, Lemmy's `Delete` with a `summary`).
 
-use super::{
-    ActorRef, Outcome, announce, same_origin,
-    send::{self, Delivery},
-    url_field,
-};
+use super::{ActorRef, Outcome, announce, same_origin, send, url_field};
 use crate::{
     error::AppError,
     federation::objects::post::PUBLIC,
@@ -124,31 +120,14 @@ pub async fn send(
     if let Some(reason) = reason {
         activity["summary"] = json!(reason);
     }
-    if community.local {
-        send::queue(
-            conn,
-            &activity,
-            Delivery {
-                signer: actor.ap_id.as_str(),
-                inboxes: vec![],
-                community_id: None,
-                in_outbox: false,
-            },
-        )
-        .await?;
-        announce::relay(conn, state, community, &activity, None).await?;
-    } else {
-        send::queue(
-            conn,
-            &activity,
-            Delivery {
-                signer: actor.ap_id.as_str(),
-                inboxes: vec![send::community_inbox(community)],
-                community_id: None,
-                in_outbox: false,
-            },
-        )
-        .await?;
-    }
+    send::to_community(
+        conn,
+        state,
+        actor.ap_id.as_str(),
+        community,
+        &activity,
+        None,
+    )
+    .await?;
     Ok(())
 }

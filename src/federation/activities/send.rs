@@ -68,3 +68,36 @@ pub fn wake(state: &AppState) {
 pub fn community_inbox(c: &DbCommunity) -> String {
     c.shared_inbox.clone().unwrap_or_else(|| c.inbox.clone())
 }
+
+/// Federates an activity of a local person about a community: stored and announced to the
+/// community's followers when the community is ours (with `bare_object` for new posts, see
+/// `announce::relay`), else delivered to the remote community, which announces it.
+pub async fn to_community(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    signer: &str,
+    community: &DbCommunity,
+    activity: &Value,
+    bare_object: Option<&Value>,
+) -> Result<(), AppError> {
+    let inboxes = if community.local {
+        vec![]
+    } else {
+        vec![community_inbox(community)]
+    };
+    queue(
+        conn,
+        activity,
+        Delivery {
+            signer,
+            inboxes,
+            community_id: None,
+            in_outbox: false,
+        },
+    )
+    .await?;
+    if community.local {
+        super::announce::relay(conn, state, community, activity, bare_object).await?;
+    }
+    Ok(())
+}

@@ -2,11 +2,7 @@
 //! only `audience`; its Undo wraps a new inner id, and 0.19 undoes a Dislike with an inner
 //! `Like` — so an Undo clears whatever vote the actor has on the object.
 
-use super::{
-    ActorRef, Outcome, announce, same_origin,
-    send::{self, Delivery},
-    type_of, url_field,
-};
+use super::{ActorRef, Outcome, announce, same_origin, send, type_of, url_field};
 use crate::{
     error::AppError,
     state::AppState,
@@ -102,31 +98,14 @@ pub async fn send(
         }),
         (v, _) => vote(v),
     };
-    if community.local {
-        send::queue(
-            conn,
-            &activity,
-            Delivery {
-                signer: person.ap_id.as_str(),
-                inboxes: vec![],
-                community_id: None,
-                in_outbox: false,
-            },
-        )
-        .await?;
-        announce::relay(conn, state, community, &activity, None).await?;
-    } else {
-        send::queue(
-            conn,
-            &activity,
-            Delivery {
-                signer: person.ap_id.as_str(),
-                inboxes: vec![send::community_inbox(community)],
-                community_id: None,
-                in_outbox: false,
-            },
-        )
-        .await?;
-    }
+    send::to_community(
+        conn,
+        state,
+        person.ap_id.as_str(),
+        community,
+        &activity,
+        None,
+    )
+    .await?;
     Ok(())
 }
