@@ -129,6 +129,39 @@ async fn traps(base: &str, host: &str, path: &str) -> Option<axum::response::Res
                          "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": "x" } }).to_string())
                 .into_response()
         }
+        // A person with a 10,000-character name.
+        "/users/longname" => {
+            let id = format!("{base}/users/longname");
+            let long = "n".repeat(10_000);
+            (ap, json!({ "type": "Person", "id": id, "preferredUsername": long, "name": long,
+                         "summary": "s".repeat(200_000), "inbox": format!("{id}/inbox"),
+                         "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": "x" } }).to_string())
+                .into_response()
+        }
+        // A group whose outbox pages never end.
+        "/c/endless" => {
+            let id = format!("{base}/c/endless");
+            (ap, json!({ "type": "Group", "id": id, "preferredUsername": "endless", "inbox": format!("{id}/inbox"),
+                         "outbox": format!("{id}/outbox"),
+                         "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": "x" } }).to_string())
+                .into_response()
+        }
+        "/c/endless/outbox" => (
+            ap,
+            json!({ "type": "OrderedCollection", "id": format!("{base}/c/endless/outbox"),
+                                            "first": format!("{base}/c/endless/outbox/1") })
+            .to_string(),
+        )
+            .into_response(),
+        p if p.starts_with("/c/endless/outbox/") => {
+            let n: u64 = p
+                .rsplit('/')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            (ap, json!({ "type": "OrderedCollectionPage", "id": format!("{base}{p}"), "orderedItems": [],
+                         "next": format!("{base}/c/endless/outbox/{}", n + 1) }).to_string()).into_response()
+        }
         "/cycle/a" => (ap, note("/cycle/a", "/cycle/b")).into_response(),
         "/cycle/b" => (ap, note("/cycle/b", "/cycle/a")).into_response(),
         _ => return None,
@@ -843,4 +876,38 @@ async fn hostile_documents_do_not_make_us_fetch_without_end() {
         started.elapsed()
     );
     assert_eq!(tables(&alpha).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_names_are_cut_and_endless_collections_read_once() {
+    let evil = start_evil().await;
+    let toml = "[federation]\nallow_private_addresses = true\nresolve = { \"evil.test\" = \"127.0.0.1\" }\n";
+    let (state, _db) = crate::support::test_state(crate::support::Backend::Sqlite, toml).await;
+    let data = crate::support::federation_data(&state).await;
+    let actor = url::Url::parse(&evil.actor("longname")).unwrap();
+    let guildhall::federation::activities::ActorRef::Person(p) =
+        guildhall::federation::activities::find_or_fetch_actor(&actor, &data, false)
+            .await
+            .unwrap()
+    else {
+        panic!("a person");
+    };
+    assert_eq!(p.name.chars().count(), 100);
+    assert_eq!(p.display_name.unwrap().chars().count(), 200);
+    assert!(p.bio_html.unwrap().len() <= 60_000);
+
+    let group = url::Url::parse(&format!("{}/c/endless", evil.base)).unwrap();
+    let community = guildhall::domain::follows::resolve_community(&data, group.as_str())
+        .await
+        .unwrap();
+    let before = evil.fetches();
+    let stored = guildhall::domain::follows::backfill(&data.reset_request_count(), &community)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+    assert_eq!(
+        evil.fetches() - before,
+        2,
+        "the outbox and its first page, nothing more"
+    );
 }
