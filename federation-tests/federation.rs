@@ -495,3 +495,126 @@ async fn authorized_fetch_requires_signed_gets() {
         .await;
     wait_follow_accepted(&bob, &handle).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_instance_is_skipped_until_it_speaks_again() {
+    let alpha = TestServer::start_named("alpha.test", "", "dead_after_secs = 1\n").await;
+    let mut beta = TestServer::start_named("beta.test", "", "").await;
+    let alice = User::create(&alpha, "alice").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let handle = format!("woodwork@alpha.test:{}", alpha.port);
+    let bob = User::create(&beta, "bob").await;
+    bob.get(&format!("/resolve?q=!{handle}")).await;
+    bob.post(&format!("/communities/{handle}/follow"), json!({}))
+        .await;
+    wait_follow_accepted(&bob, &handle).await;
+    let beta_domain = format!("beta.test:{}", beta.port);
+    let status = || {
+        let out = alpha.cli(&["admin", "federation", "status", "--json"], "");
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null)
+    };
+
+    // Beta is down long enough to be marked dead; its deliveries are dropped.
+    beta.kill();
+    alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "While dead 1", "body": "x" }),
+        )
+        .await;
+    poll_until(WAIT, "beta to be marked dead", || async {
+        let s = status();
+        let dead = s["instances"]
+            .as_array()?
+            .iter()
+            .any(|i| i["domain"] == beta_domain && i["dead"] == true);
+        (dead && s["pending_deliveries"] == 0).then_some(())
+    })
+    .await;
+    alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "While dead 2", "body": "x" }),
+        )
+        .await;
+    queue_empty(&alpha).await;
+    let metrics = alpha
+        .get("/metrics", "text/plain")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("guildhall_instances{state=\"dead\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("guildhall_deliveries_total{result=\"dropped\"} 0"),
+        "{metrics}"
+    );
+
+    // Beta comes back and speaks to alpha: alive again, deliveries resume.
+    beta.spawn().await;
+    let (s, _) = bob
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/communities/{handle}/follow"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    bob.post(&format!("/communities/{handle}/follow"), json!({}))
+        .await;
+    wait_follow_accepted(&bob, &handle).await;
+    let s = status();
+    assert!(
+        s["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["domain"] == beta_domain && i["dead"] == false),
+        "{s}"
+    );
+    alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "Welcome back", "body": "x" }),
+        )
+        .await;
+    wait_for_post(&bob, &handle, "the post after revival", |p| {
+        p["title"] == "Welcome back"
+    })
+    .await;
+    let feed = bob
+        .get(&format!("/communities/{handle}/posts?sort=new"))
+        .await;
+    let titles: Vec<_> = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        !titles.iter().any(|t| t.starts_with("While dead")),
+        "dropped while dead: {titles:?}"
+    );
+    let metrics = alpha
+        .get("/metrics", "text/plain")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("guildhall_instances{state=\"dead\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("guildhall_inbox_activities_total{result=\"accepted\"}"),
+        "{metrics}"
+    );
+}

@@ -96,6 +96,11 @@ pub enum FederationCommand {
         /// The domain.
         domain: String,
     },
+    /// Resume deliveries to an instance marked dead.
+    Revive {
+        /// The instance, `host` or `host:port`.
+        domain: String,
+    },
     /// List blocked domains (the admin list; federation.blocked_instances adds more).
     Blocks {
         /// Print JSON instead of text.
@@ -289,6 +294,14 @@ async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             println!("unblocked {domain}");
             Ok(())
         }
+        AdminCommand::Federation(FederationCommand::Revive { domain }) => {
+            let mut conn = state.db.pool.acquire().await?;
+            if !store::instances::revive(&mut conn, domain.trim()).await? {
+                anyhow::bail!("{domain} is not marked dead");
+            }
+            println!("revived {domain}");
+            Ok(())
+        }
         AdminCommand::Federation(FederationCommand::Blocks { json }) => {
             let mut conn = state.db.pool.acquire().await?;
             let blocks = store::instances::blocks(&mut conn).await?;
@@ -418,6 +431,7 @@ async fn federation_status(state: &AppState, json: bool) -> anyhow::Result<()> {
     let mut conn = state.db.pool.acquire().await?;
     let pending = store::activities::pending_count(&mut conn).await?;
     let failing = store::activities::failing_inboxes(&mut conn).await?;
+    let instances = store::instances::health(&mut conn).await?;
     if json {
         let failing: Vec<_> = failing
             .iter()
@@ -425,11 +439,32 @@ async fn federation_status(state: &AppState, json: bool) -> anyhow::Result<()> {
                 serde_json::json!({ "inbox": inbox, "waiting": n, "attempts": attempts, "last_error": error })
             })
             .collect();
-        let out = serde_json::json!({ "pending_deliveries": pending, "failing_inboxes": failing });
+        let out = serde_json::json!({
+            "pending_deliveries": pending,
+            "failing_inboxes": failing,
+            "instances": instances,
+        });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     println!("pending deliveries: {pending}");
+    for i in &instances {
+        let state_of = if i.dead {
+            "DEAD"
+        } else if i.failures > 0 {
+            "failing"
+        } else {
+            "ok"
+        };
+        println!(
+            "  {}: {state_of}, {} failures in a row, last success {}",
+            i.domain,
+            i.failures,
+            i.last_success
+                .map(|t| crate::federation::objects::time_of(t).to_rfc3339())
+                .unwrap_or_else(|| "never".into())
+        );
+    }
     for (inbox, n, attempts, error) in failing {
         println!(
             "  {inbox}: {n} waiting, {attempts} attempts, last error: {}",

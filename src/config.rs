@@ -90,6 +90,7 @@ pub struct FederationSettings {
     pub signature_max_age_secs: u64,
     pub signature_max_skew_secs: u64,
     pub retry_initial_secs: u64,
+    pub dead_after_secs: u64,
     pub delivery_concurrency: usize,
     pub blocked_instances: Vec<String>,
     pub allow_private_addresses: bool,

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod metrics;
 pub mod ratelimit;
 pub mod state;
 pub mod store;
@@ -41,6 +42,7 @@ pub async fn app(state: AppState) -> anyhow::Result<Router> {
         .merge(api::router())
         .merge(federation::router())
         .merge(web::router())
+        .merge(metrics::router())
         .route("/healthz", get(healthz))
         .fallback(|| async { error::AppError::NotFound("page") })
         .layer(axum::middleware::from_fn_with_state(

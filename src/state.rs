@@ -28,6 +28,8 @@ pub struct App {
     pub delivery_wakeup: Arc<tokio::sync::Notify>,
     /// Per-client rate limits.
     pub limits: crate::ratelimit::Limits,
+    /// Counters for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Deref for AppState {
@@ -55,6 +57,7 @@ impl AppState {
             domain: config.domain(),
             http: crate::federation::client::http_client(&config),
             limits: crate::ratelimit::Limits::from_config(&config.limits),
+            metrics: crate::metrics::Metrics::default(),
             config,
             db,
             instance_keys: keys,

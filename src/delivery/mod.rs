@@ -6,6 +6,7 @@
 
 use crate::{
     federation::{client::check_url, signatures},
+    metrics::Metrics,
     state::AppState,
     store::{self, activities::Delivery},
 };
@@ -73,7 +74,9 @@ pub async fn run_once(state: &AppState, keys: &KeyCache) -> anyhow::Result<usize
 /// What happened to one POST.
 enum Sent {
     Delivered,
-    /// Refused for good (the receiver will never take it): forget it.
+    /// The receiver answered that it will never take it (a 4xx): forget it.
+    Rejected(String),
+    /// We will not send it (blocked or dead instance, bad inbox, no key): forget it.
     Refused(String),
     /// Try again later, no sooner than the given delay if the receiver asked for one.
     Retry(String, Option<Duration>),
@@ -86,6 +89,16 @@ async fn deliver(state: &AppState, keys: &KeyCache, d: &Delivery) -> Sent {
     };
     if let Err(why) = check_url(&url, state.config.federation.allow_private_addresses) {
         return Sent::Refused(why.into());
+    }
+    {
+        let Ok(mut conn) = state.db.pool.acquire().await else {
+            return Sent::Retry("database busy".into(), None);
+        };
+        if let Ok(true) =
+            store::instances::is_dead(&mut conn, &store::instances::domain_of(&url)).await
+        {
+            return Sent::Refused("the instance is dead (failing too long)".into());
+        }
     }
     match state.is_blocked(&url).await {
         Ok(false) => {}
@@ -138,7 +151,7 @@ async fn deliver(state: &AppState, keys: &KeyCache, d: &Delivery) -> Sent {
             let text = format!("HTTP {status}");
             match status {
                 429 => Sent::Retry(text, retry_after),
-                400..=499 if status != 408 => Sent::Refused(text),
+                400..=499 if status != 408 => Sent::Rejected(text),
                 _ => Sent::Retry(text, None),
             }
         }
@@ -148,20 +161,39 @@ async fn deliver(state: &AppState, keys: &KeyCache, d: &Delivery) -> Sent {
 
 async fn record(state: &AppState, d: &Delivery, result: Sent) -> anyhow::Result<()> {
     let mut conn = state.db.pool.acquire().await?;
+    let m = &state.metrics;
+    let domain = Url::parse(&d.inbox)
+        .map(|u| store::instances::domain_of(&u))
+        .unwrap_or_default();
     match result {
         Sent::Delivered => {
+            Metrics::inc(&m.delivered);
             tracing::debug!(inbox = %d.inbox, "delivered");
+            store::instances::record_success(&mut conn, &domain).await?;
+            store::activities::finish(&mut conn, d.id).await?;
+        }
+        Sent::Rejected(why) => {
+            // An answer, even a refusal, shows the instance is alive.
+            Metrics::inc(&m.delivery_rejected);
+            tracing::warn!(inbox = %d.inbox, reason = %why, "delivery rejected by the receiver; dropped");
+            store::instances::record_success(&mut conn, &domain).await?;
             store::activities::finish(&mut conn, d.id).await?;
         }
         Sent::Refused(why) => {
-            tracing::warn!(inbox = %d.inbox, reason = %why, "delivery refused; dropped");
-            store::activities::finish(&mut conn, d.id).await?;
-        }
-        Sent::Retry(why, _) if d.attempts + 1 >= MAX_ATTEMPTS => {
-            tracing::warn!(inbox = %d.inbox, reason = %why, attempts = d.attempts + 1, "delivery failed too often; dropped");
+            Metrics::inc(&m.delivery_dropped);
+            tracing::warn!(inbox = %d.inbox, reason = %why, "delivery not sent; dropped");
             store::activities::finish(&mut conn, d.id).await?;
         }
         Sent::Retry(why, at_least) => {
+            Metrics::inc(&m.delivery_failed);
+            let dead_after = state.config.federation.dead_after_secs as i64 * 1000;
+            let dead =
+                store::instances::record_failure(&mut conn, &domain, &why, dead_after).await?;
+            if dead || d.attempts + 1 >= MAX_ATTEMPTS {
+                tracing::warn!(inbox = %d.inbox, reason = %why, attempts = d.attempts + 1, dead, "delivery failed too long; dropped");
+                store::activities::finish(&mut conn, d.id).await?;
+                return Ok(());
+            }
             let delay = backoff(state.config.federation.retry_initial_secs, d.attempts)
                 .max(at_least.unwrap_or_default());
             tracing::info!(inbox = %d.inbox, reason = %why, retry_in_secs = delay.as_secs(), "delivery failed; will retry");

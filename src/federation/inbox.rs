@@ -7,7 +7,7 @@ use super::{
     activities::{self, ActorRef, Outcome, find_or_fetch_actor, type_of, url_field},
     signatures::{self, Received, SignatureError, TimeWindow},
 };
-use crate::{error::AppError, state::AppState, store};
+use crate::{error::AppError, metrics::Metrics, state::AppState, store};
 use activitypub_federation::config::Data;
 use axum::{
     Json, Router,
@@ -39,11 +39,14 @@ async fn inbox(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let m = &data.metrics;
     match handle(&data, &method, &uri, &headers, &body).await {
         Ok(Outcome::Done) => {
+            Metrics::inc(&m.inbox_accepted);
             (StatusCode::ACCEPTED, Json(json!({ "status": "accepted" }))).into_response()
         }
         Ok(Outcome::Ignored) => {
+            Metrics::inc(&m.inbox_ignored);
             (StatusCode::ACCEPTED, Json(json!({ "status": "ignored" }))).into_response()
         }
         Err(e) => {
@@ -55,6 +58,7 @@ async fn inbox(
                 }
                 e => e,
             };
+            Metrics::inc(&m.inbox_refused);
             tracing::info!(status = %e.status(), error = %e, path = %uri.path(), "inbox refused an activity");
             e.into_response()
         }
@@ -163,6 +167,14 @@ async fn handle(
         check(&actor).map_err(unauthorized)?;
     }
 
+    // It speaks again: deliveries to it resume.
+    {
+        let mut conn = data.db.pool.acquire().await?;
+        let domain = store::instances::domain_of(&actor_id);
+        if store::instances::revive(&mut conn, &domain).await? {
+            tracing::info!(%domain, "instance revived: it contacted us");
+        }
+    }
     let outcome = activities::dispatch(json, actor, data).await?;
     tracing::debug!(kind, id = %id, ?outcome, "inbox: activity handled");
     // Only what had an effect is remembered: an ignored activity has none to repeat.
