@@ -358,6 +358,33 @@ async fn a_fedify_person_follows_posts_replies_and_votes() {
         .json()
         .await
         .unwrap();
+    // Fedify signs with RFC 9421 first: we accept it, so it never falls back to draft-cavage
+    // for us, and none of its requests to us was refused.
+    let outgoing: Value = client()
+        .get(format!("{}/_control/outgoing", peer.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let to_us: Vec<&Value> = outgoing["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with(&alpha.base_url))
+        })
+        .collect();
+    assert!(
+        to_us
+            .iter()
+            .any(|r| r["method"] == "POST" && r["signature"] == "rfc9421" && r["status"] == 202),
+        "{to_us:?}"
+    );
+    assert!(to_us.iter().all(|r| r["status"] != 401), "{to_us:?}");
     let refused = refused["requests"]
         .as_array()
         .expect("the peer lists refused requests");

@@ -218,3 +218,85 @@ fn a_key_of_another_actor_does_not_verify() {
     );
     assert_eq!(r, Err(SignatureError::Invalid));
 }
+
+#[test]
+fn fedify_rfc9421_signatures_verify() {
+    use guildhall::federation::rfc9421;
+    let keys = corpus_keys();
+    let key = parse_public_key(keys.get("http://fedify.test:8700/users/alice").unwrap()).unwrap();
+    let body = std::fs::read(assets_dir().join("fedify/follow.wire.json")).unwrap();
+    for (file, body) in [
+        (
+            "fedify/follow.rfc9421-attempt.headers.json",
+            Some(body.as_slice()),
+        ),
+        ("fedify/fetch-group.headers.json", None),
+    ] {
+        let c = load(file);
+        let params = rfc9421::parse(&c.headers).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(
+            params.key_id,
+            "http://fedify.test:8700/users/alice#main-key"
+        );
+        let created = std::time::UNIX_EPOCH + Duration::from_secs(params.created.unwrap() as u64);
+        let window = TimeWindow {
+            now: created + Duration::from_secs(5),
+            ..TimeWindow::now()
+        };
+        let host = c.headers["host"].to_str().unwrap().to_string();
+        let req = Received {
+            method: &c.method,
+            path_and_query: &c.path,
+            headers: &c.headers,
+            body,
+        };
+        rfc9421::verify(&params, &req, "http", &key, &window, Some(&host))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        // Another scheme, path or body, a day later, or another key: refused.
+        assert_eq!(
+            rfc9421::verify(&params, &req, "https", &key, &window, None),
+            Err(SignatureError::Invalid),
+            "{file}"
+        );
+        let moved = Received {
+            path_and_query: "/elsewhere",
+            ..req
+        };
+        assert_eq!(
+            rfc9421::verify(&params, &moved, "http", &key, &window, None),
+            Err(SignatureError::Invalid),
+            "{file}"
+        );
+        let late = TimeWindow {
+            now: window.now + Duration::from_secs(86_400),
+            ..window
+        };
+        assert_eq!(
+            rfc9421::verify(&params, &req, "http", &key, &late, None),
+            Err(SignatureError::Expired),
+            "{file}"
+        );
+        let other = parse_public_key(
+            keys.get("http://lemmy-alpha:8541/c/ix19_141919xoq")
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            rfc9421::verify(&params, &req, "http", &other, &window, None),
+            Err(SignatureError::Invalid),
+            "{file}"
+        );
+        if let Some(b) = body {
+            let mut changed = b.to_vec();
+            changed.push(b' ');
+            let req2 = Received {
+                body: Some(&changed),
+                ..req
+            };
+            assert_eq!(
+                rfc9421::verify(&params, &req2, "http", &key, &window, None),
+                Err(SignatureError::DigestMismatch)
+            );
+        }
+    }
+}

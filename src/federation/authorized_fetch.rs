@@ -6,6 +6,7 @@
 
 use super::{
     activities::find_or_fetch_actor,
+    rfc9421::AnySignature,
     signatures::{self, Received, SignatureError, TimeWindow},
     wants_activity_json,
 };
@@ -49,13 +50,8 @@ pub async fn require_signature(data: Data<AppState>, req: Request, next: Next) -
 
 async fn verify(data: &Data<AppState>, req: &Parts) -> Result<(), AppError> {
     let unauthorized = |e: SignatureError| AppError::Unauthorized(format!("authorized fetch: {e}"));
-    let header = req
-        .headers
-        .get("signature")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| unauthorized(SignatureError::Missing))?;
-    let params = signatures::parse_signature_header(header).map_err(unauthorized)?;
-    let owner = signatures::key_owner(&params.key_id)
+    let signature = AnySignature::from_headers(&req.headers).map_err(unauthorized)?;
+    let owner = signatures::key_owner(signature.key_id())
         .ok_or_else(|| unauthorized(SignatureError::Malformed("keyId is not a URL")))?;
     if data.is_local_url(&owner) {
         return Err(AppError::Unauthorized(
@@ -89,6 +85,13 @@ async fn verify(data: &Data<AppState>, req: &Parts) -> Result<(), AppError> {
         body: None,
     };
     let key = signatures::parse_public_key(actor.public_key()).map_err(unauthorized)?;
-    signatures::verify_request(&params, &received, &key, &window, Some(&data.domain))
+    signature
+        .verify(
+            &received,
+            data.config.server.base_url.scheme(),
+            &key,
+            &window,
+            Some(&data.domain),
+        )
         .map_err(unauthorized)
 }

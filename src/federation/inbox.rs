@@ -5,6 +5,7 @@
 
 use super::{
     activities::{self, ActorRef, Outcome, find_or_fetch_actor, type_of, url_field},
+    rfc9421::AnySignature,
     signatures::{self, Received, SignatureError, TimeWindow},
 };
 use crate::{error::AppError, metrics::Metrics, state::AppState, store};
@@ -114,12 +115,8 @@ async fn handle(
     }
     activities::same_origin(&id, &actor_id)?;
 
-    let signature = headers
-        .get("signature")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| unauthorized(SignatureError::Missing))?;
-    let params = signatures::parse_signature_header(signature).map_err(unauthorized)?;
-    let owner = signatures::key_owner(&params.key_id)
+    let signature = AnySignature::from_headers(headers).map_err(unauthorized)?;
+    let owner = signatures::key_owner(signature.key_id())
         .ok_or_else(|| unauthorized(SignatureError::Malformed("keyId is not a URL")))?;
     if owner != actor_id {
         return Err(AppError::Unauthorized(
@@ -146,9 +143,10 @@ async fn handle(
         body: Some(body),
     };
     let expected_host = data.domain.clone();
+    let scheme = data.config.server.base_url.scheme();
     let check = |actor: &ActorRef| -> Result<(), SignatureError> {
         let key = signatures::parse_public_key(actor.public_key())?;
-        signatures::verify_request(&params, &received, &key, &window, Some(&expected_host))
+        signature.verify(&received, scheme, &key, &window, Some(&expected_host))
     };
     let fetch_err =
         |e: AppError| AppError::Unauthorized(format!("cannot get the signer's key: {e}"));

@@ -10,6 +10,7 @@ pub mod inbox;
 pub mod nodeinfo;
 pub mod objects;
 pub mod objects_routes;
+pub mod rfc9421;
 pub mod signatures;
 pub mod webfinger;
 
