@@ -32,6 +32,9 @@ pub enum AppError {
     /// The name or address is already taken (409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The store is overloaded for a moment (503; retry).
+    #[error("busy; try again shortly")]
+    Busy,
     /// Too many requests from this client (429; the response says when to retry).
     #[error("too many requests; slow down")]
     RateLimited,
@@ -90,6 +93,7 @@ impl AppError {
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Remote(_) => StatusCode::BAD_GATEWAY,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +110,7 @@ impl AppError {
             AppError::TooLarge => "too_large",
             AppError::Remote(_) => "remote_error",
             AppError::RateLimited => "rate_limited",
+            AppError::Busy => "busy",
             AppError::Internal(_) => "internal",
         }
     }
@@ -118,6 +123,16 @@ impl From<sqlx::Error> for AppError {
             && db.is_unique_violation()
         {
             return AppError::conflict("conflict", "this already exists");
+        }
+        // Contention (SQLite's lock, an exhausted pool) is temporary: 503, not 500.
+        let busy = match &e {
+            sqlx::Error::PoolTimedOut => true,
+            sqlx::Error::Database(db) => db.message().contains("database is locked"),
+            _ => false,
+        };
+        if busy {
+            tracing::warn!(error = %e, "database busy");
+            return AppError::Busy;
         }
         AppError::Internal(anyhow::Error::new(e).context("database"))
     }

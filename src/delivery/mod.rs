@@ -51,7 +51,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 pub async fn run_once(state: &AppState, keys: &KeyCache) -> anyhow::Result<usize> {
     let concurrency = state.config.federation.delivery_concurrency;
     let batch = {
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.begin().await?;
         let postgres = state.db.backend == store::Backend::Postgres;
         let batch =
             store::activities::claim_due(&mut tx, postgres, (concurrency * 4) as i64, LEASE_MS)
@@ -160,7 +160,7 @@ async fn deliver(state: &AppState, keys: &KeyCache, d: &Delivery) -> Sent {
 }
 
 async fn record(state: &AppState, d: &Delivery, result: Sent) -> anyhow::Result<()> {
-    let mut conn = state.db.pool.acquire().await?;
+    let mut conn = state.db.write_conn().await?;
     let m = &state.metrics;
     let domain = Url::parse(&d.inbox)
         .map(|u| store::instances::domain_of(&u))

@@ -107,7 +107,7 @@ pub async fn create(
         .as_deref()
         .filter(|d| !d.trim().is_empty());
 
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     store::claim_local_name(&mut tx, &input.username, "person")
         .await
         .map_err(|e| unique_or(e, || name_taken(&input.username)))?;
@@ -157,7 +157,7 @@ pub async fn create(
 
 /// Approves a pending account (`guildhall admin approve-user`).
 pub async fn approve(state: &AppState, username: &str) -> AppResult<()> {
-    let mut conn = state.db.pool.acquire().await?;
+    let mut conn = state.db.write_conn().await?;
     let person = store::people::find_local_by_name(&mut conn, username)
         .await?
         .ok_or(AppError::NotFound("user"))?;
@@ -196,14 +196,14 @@ pub async fn login(
         ));
     }
     let token = new_token();
-    let mut conn = state.db.pool.acquire().await?;
+    let mut conn = state.db.write_conn().await?;
     store::accounts::create_session(&mut conn, &token_hash(&token), person.id).await?;
     Ok((token, LocalUser { person, account }))
 }
 
 /// Ends the session of `token`.
 pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
-    let mut conn = state.db.pool.acquire().await?;
+    let mut conn = state.db.write_conn().await?;
     if !store::accounts::delete_session(&mut conn, &token_hash(token)).await? {
         return Err(AppError::Unauthorized("unknown or expired token".into()));
     }

@@ -78,7 +78,7 @@ pub async fn create(
     let summary_html = markdown::to_html(&input.summary);
     let guidelines_html = markdown::to_html(&input.guidelines);
 
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     store::claim_local_name(&mut tx, &input.name, "community")
         .await
         .map_err(|e| unique_or(e, || name_taken(&input.name)))?;

@@ -162,7 +162,7 @@ pub async fn follow(
     person: &DbPerson,
     community: &DbCommunity,
 ) -> AppResult<String> {
-    let mut conn = state.db.pool.acquire().await?;
+    let mut conn = state.db.write_conn().await?;
     if let Some(s) = store::communities::follow_state(&mut conn, community.id, person.id).await? {
         return Ok(s);
     }
@@ -183,7 +183,7 @@ pub async fn unfollow(
     community: &DbCommunity,
 ) -> AppResult<()> {
     if community.local {
-        let mut conn = state.db.pool.acquire().await?;
+        let mut conn = state.db.write_conn().await?;
         if !store::communities::remove_follower(&mut conn, community.id, person.id).await? {
             return Err(AppError::NotFound("follow"));
         }

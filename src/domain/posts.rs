@@ -56,7 +56,7 @@ pub async fn create_post(
     if let Some(u) = &input.url {
         check_url(u)?;
     }
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     if community.local
         && community.posting_restricted_to_mods
         && !store::communities::has_role(&mut tx, community.id, author.id, "moderator").await?
@@ -114,7 +114,7 @@ pub async fn create_reply(
             "this thread is too deep to reply further",
         ));
     }
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     let community = store::communities::find_by_id(&mut tx, parent.community_id).await?;
     let html = markdown::to_html(body);
     let ap_id = state.new_id("post");
@@ -179,7 +179,7 @@ pub async fn edit(
         check_url(u)?;
     }
     let html = markdown::to_html(&input.body);
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     store::posts::update_content(
         &mut tx,
         post.id,
@@ -218,7 +218,7 @@ pub async fn delete(
     if post.is_gone() {
         return Err(AppError::NotFound("post"));
     }
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
     let removed = if post.author_id == actor.id {
         false
@@ -260,7 +260,7 @@ pub async fn vote(
     if post.is_gone() {
         return Err(AppError::NotFound("post"));
     }
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     let previous = store::posts::vote_of(&mut tx, post.id, person.id).await?;
     if previous != value {
         store::posts::set_vote(&mut tx, post.id, person.id, value, None).await?;

@@ -167,7 +167,7 @@ async fn handle(
 
     // It speaks again: deliveries to it resume.
     {
-        let mut conn = data.db.pool.acquire().await?;
+        let mut conn = data.db.write_conn().await?;
         let domain = store::instances::domain_of(&actor_id);
         if store::instances::revive(&mut conn, &domain).await? {
             tracing::info!(%domain, "instance revived: it contacted us");
@@ -177,7 +177,7 @@ async fn handle(
     tracing::debug!(kind, id = %id, ?outcome, "inbox: activity handled");
     // Only what had an effect is remembered: an ignored activity has none to repeat.
     if outcome == Outcome::Done {
-        let mut conn = data.db.pool.acquire().await?;
+        let mut conn = data.db.write_conn().await?;
         store::activities::mark_received(&mut conn, id.as_str()).await?;
     }
     Ok(outcome)

@@ -38,8 +38,11 @@ pub async fn community_page(
     name: &str,
     sort: Option<Sort>,
 ) -> AppResult<Response> {
-    let mut conn = state.db.pool.acquire().await?;
-    match store::communities::find_local_by_name(&mut conn, name).await? {
+    let found = {
+        let mut conn = state.db.pool.acquire().await?;
+        store::communities::find_local_by_name(&mut conn, name).await?
+    };
+    match found {
         Some(c) => render(state, viewer, c, sort.unwrap_or(Sort::Active)).await,
         None => Ok(not_found(state, viewer, "community")),
     }
@@ -56,8 +59,11 @@ async fn by_id(
     Path(id): Path<i64>,
     Query(q): Query<SortQuery>,
 ) -> AppResult<Response> {
-    let mut conn = state.db.pool.acquire().await?;
-    let Ok(c) = store::communities::find_by_id(&mut conn, id).await else {
+    let found = {
+        let mut conn = state.db.pool.acquire().await?;
+        store::communities::find_by_id(&mut conn, id).await
+    };
+    let Ok(c) = found else {
         return Ok(not_found(&state, &viewer, "community"));
     };
     if c.local {
@@ -140,14 +146,18 @@ async fn render(
             c.id
         );
     }
-    body.push_str(&feed_html(state, c.id, sort).await?);
+    body.push_str(&feed_html(&mut conn, c.id, sort).await?);
     Ok(page(state, viewer, &c.title, &body).into_response())
 }
 
-/// The posts of a community, sorted, with links to the other sorts.
-async fn feed_html(state: &AppState, community_id: i64, sort: Sort) -> AppResult<String> {
-    let mut conn = state.db.pool.acquire().await?;
-    let rows = store::posts::list_for_community(&mut conn, community_id, sort, 50, 0).await?;
+/// The posts of a community, sorted, with links to the other sorts. Uses the caller's
+/// connection: taking a second one while holding one starves the pool under load.
+async fn feed_html(
+    conn: &mut sqlx::AnyConnection,
+    community_id: i64,
+    sort: Sort,
+) -> AppResult<String> {
+    let rows = store::posts::list_for_community(conn, community_id, sort, 50, 0).await?;
     let mut out = String::from("<section><h2>Posts</h2><p>");
     for (s, label) in [
         (Sort::Active, "active"),
@@ -165,7 +175,7 @@ async fn feed_html(state: &AppState, community_id: i64, sort: Sort) -> AppResult
         out.push_str("<li class=\"muted\">No posts yet.</li>");
     }
     for p in rows {
-        let author = store::people::find_by_id(&mut conn, p.author_id).await?;
+        let author = store::people::find_by_id(conn, p.author_id).await?;
         let _ = write!(
             out,
             "<li><a href=\"/thread/{id}\">{title}</a><br><span class=\"muted\">{score} points · \

@@ -119,7 +119,7 @@ pub async fn receive(
     }
     let inner_id = url_field(&inner, "id")?;
     {
-        let mut conn = data.db.pool.acquire().await?;
+        let mut conn = data.db.write_conn().await?;
         if !store::activities::mark_received(&mut conn, inner_id.as_str()).await? {
             return Ok(Outcome::Ignored); // seen directly or through another Announce
         }
@@ -128,7 +128,7 @@ pub async fn receive(
     tracing::debug!(inner = %inner_id, ?outcome, "announce: relayed activity handled");
     if outcome.is_err() {
         // Let a later copy try again.
-        let mut conn = data.db.pool.acquire().await?;
+        let mut conn = data.db.write_conn().await?;
         store::activities::forget_received(&mut conn, inner_id.as_str()).await?;
     }
     outcome

@@ -132,7 +132,7 @@ async fn apply_update(
     } else {
         None
     };
-    let mut conn = data.db.pool.acquire().await?;
+    let mut conn = data.db.write_conn().await?;
     store::posts::update_content(
         &mut conn,
         post.id,
@@ -160,7 +160,7 @@ async fn relay_if_local(
     post: &DbPost,
     data: &Data<AppState>,
 ) -> Result<Outcome, AppError> {
-    let mut tx = data.db.pool.begin().await?;
+    let mut tx = data.db.begin().await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
     if community.local {
         let bare = (post.root_id.is_none())

@@ -58,7 +58,7 @@ pub async fn apply(
     if object == person.ap_id {
         return Ok(Outcome::Ignored); // account deletion: not handled yet
     }
-    let mut tx = data.db.pool.begin().await?;
+    let mut tx = data.db.begin().await?;
     let Some(post) = store::posts::find_by_ap_id(&mut tx, object.as_str()).await? else {
         return Ok(Outcome::Ignored);
     };

@@ -28,7 +28,7 @@ pub async fn receive_follow(
     };
     let object = url_field(&json, "object")?;
     let follow_id = url_field(&json, "id")?;
-    let mut tx = data.db.pool.begin().await?;
+    let mut tx = data.db.begin().await?;
     let Some(community) = store::communities::find_by_ap_id(&mut tx, object.as_str()).await? else {
         return Ok(Outcome::Ignored); // following a person, or something unknown
     };
@@ -95,7 +95,7 @@ async fn set_follow_state(
         return Ok(Outcome::Ignored); // we only follow groups
     };
     let inner = json.get("object").cloned().unwrap_or(Value::Null);
-    let mut conn = data.db.pool.acquire().await?;
+    let mut conn = data.db.write_conn().await?;
     // The embedded Follow names the follower; a bare id is matched on the stored Follow id.
     let follower = match inner.get("actor") {
         Some(_) => {
@@ -162,7 +162,7 @@ pub async fn receive_undo_follow(
         return Ok(Outcome::Ignored);
     };
     let object = url_field(&inner, "object")?;
-    let mut conn = data.db.pool.acquire().await?;
+    let mut conn = data.db.write_conn().await?;
     let Some(community) = store::communities::find_by_ap_id(&mut conn, object.as_str()).await?
     else {
         return Ok(Outcome::Ignored);
@@ -190,7 +190,7 @@ pub async fn send_follow(
         "object": community.ap_id,
         "to": [community.ap_id],
     });
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     store::communities::upsert_follower(
         &mut tx,
         community.id,
@@ -221,7 +221,7 @@ pub async fn send_unfollow(
     person: &DbPerson,
     community: &DbCommunity,
 ) -> Result<(), AppError> {
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     let follow_id: Option<String> = sqlx::query_scalar(
         "SELECT follow_id FROM community_followers WHERE community_id = $1 AND person_id = $2",
     )

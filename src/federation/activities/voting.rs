@@ -57,7 +57,7 @@ pub async fn apply(
         Err(AppError::NotFound(_)) => return Ok(Outcome::Ignored),
         Err(e) => return Err(e),
     };
-    let mut tx = data.db.pool.begin().await?;
+    let mut tx = data.db.begin().await?;
     store::posts::set_vote(&mut tx, post.id, person.id, value, Some(id.as_str())).await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
     if relay && community.local {

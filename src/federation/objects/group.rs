@@ -126,7 +126,7 @@ impl Object for DbCommunity {
             REMOTE_DISPLAY_NAME_MAX,
         );
         let shared_inbox = json.endpoints.as_ref().and_then(|e| e.shared_inbox.clone());
-        let mut conn = data.db.pool.acquire().await?;
+        let mut conn = data.db.write_conn().await?;
         let row = store::communities::upsert(
             &mut conn,
             &NewCommunity {

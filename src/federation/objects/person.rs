@@ -127,7 +127,7 @@ impl Object for DbPerson {
             .as_ref()
             .map(|s| clip(&s.content, REMOTE_SUMMARY_MAX));
         let shared_inbox = json.endpoints.as_ref().and_then(|e| e.shared_inbox.clone());
-        let mut conn = data.db.pool.acquire().await?;
+        let mut conn = data.db.write_conn().await?;
         // The upsert never overwrites a local row (it returns no row instead).
         let row = store::people::upsert(
             &mut conn,

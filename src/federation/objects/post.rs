@@ -439,7 +439,7 @@ async fn store_one(
     let source = json.source.as_ref().map(|s| {
         crate::domain::validate::clip(&s.content, crate::domain::validate::REMOTE_CONTENT_MAX)
     });
-    let mut conn = data.db.pool.acquire().await?;
+    let mut conn = data.db.write_conn().await?;
     let inserted = store::posts::insert(
         &mut conn,
         &NewPost {
