@@ -80,10 +80,7 @@ pub fn handle_of(name: &str, ap_id: &url::Url, local: bool) -> String {
     if local {
         return name.to_string();
     }
-    match ap_id.port() {
-        Some(p) => format!("{name}@{}:{p}", ap_id.host_str().unwrap_or_default()),
-        None => format!("{name}@{}", ap_id.host_str().unwrap_or_default()),
-    }
+    format!("{name}@{}", store::instances::domain_of(ap_id))
 }
 
 pub async fn view(conn: &mut AnyConnection, p: DbPost) -> AppResult<PostView> {

@@ -166,9 +166,14 @@ async fn handle(
     }
 
     // It speaks again: deliveries to it resume.
-    {
+    // (Read first: the write, which on SQLite waits for its turn, is only for the dead.)
+    let domain = store::instances::domain_of(&actor_id);
+    let dead = {
+        let mut conn = data.db.pool.acquire().await?;
+        store::instances::is_dead(&mut conn, &domain).await?
+    };
+    if dead {
         let mut conn = data.db.write_conn().await?;
-        let domain = store::instances::domain_of(&actor_id);
         if store::instances::revive(&mut conn, &domain).await? {
             tracing::info!(%domain, "instance revived: it contacted us");
         }

@@ -427,13 +427,9 @@ pub async fn find_remote_by_handle(
         " FROM communities WHERE local = 0 AND name = $1"
     );
     let rows: Vec<DbCommunity> = sqlx::query_as(sql).bind(name).fetch_all(conn).await?;
-    Ok(rows.into_iter().find(|c| {
-        let h = match c.ap_id.port() {
-            Some(p) => format!("{}:{p}", c.ap_id.host_str().unwrap_or_default()),
-            None => c.ap_id.host_str().unwrap_or_default().to_string(),
-        };
-        h.eq_ignore_ascii_case(host)
-    }))
+    Ok(rows
+        .into_iter()
+        .find(|c| super::instances::domain_of(&c.ap_id).eq_ignore_ascii_case(host)))
 }
 
 /// Number of communities known (local and remote).

@@ -116,13 +116,7 @@ fn topics_html(topics: &[String]) -> String {
 
 /// `name` for local people, `name@host` for remote ones.
 fn person_handle(p: &store::people::DbPerson) -> String {
-    match p.ap_id.host_str() {
-        Some(h) if !p.local => match p.ap_id.port() {
-            Some(port) => format!("{}@{h}:{port}", p.name),
-            None => format!("{}@{h}", p.name),
-        },
-        _ => p.name.clone(),
-    }
+    crate::api::posts::handle_of(&p.name, &p.ap_id, p.local)
 }
 
 #[derive(Deserialize)]
