@@ -7,9 +7,9 @@ use crate::support::{
     process::{TestServer, client},
 };
 use axum::response::IntoResponse;
+use guildhall::federation::signatures::PrivateKey;
 use guildhall::federation::signatures::{parse_private_key, sign_request};
 use http::{HeaderMap, HeaderValue, Method};
-use rsa::RsaPrivateKey;
 use serde_json::{Value, json};
 use std::{
     sync::{Arc, Mutex},
@@ -18,7 +18,7 @@ use std::{
 
 struct Evil {
     base: String,
-    key: RsaPrivateKey,
+    key: PrivateKey,
     /// Paths the server under test fetched from us.
     fetched: Arc<Mutex<Vec<String>>>,
 }
@@ -205,7 +205,7 @@ async fn post_signed(
     path: &str,
     body: &[u8],
     key_id: &str,
-    key: &RsaPrivateKey,
+    key: &PrivateKey,
     date: SystemTime,
     tweak: Tweak,
 ) -> (u16, Option<String>) {

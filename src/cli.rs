@@ -429,8 +429,8 @@ async fn list_communities(state: &AppState, json: bool) -> anyhow::Result<()> {
 
 async fn federation_status(state: &AppState, json: bool) -> anyhow::Result<()> {
     let mut conn = state.db.pool.acquire().await?;
-    let pending = store::activities::pending_count(&mut conn).await?;
-    let failing = store::activities::failing_inboxes(&mut conn).await?;
+    let pending = store::deliveries::pending_count(&mut conn).await?;
+    let failing = store::deliveries::failing_inboxes(&mut conn).await?;
     let instances = store::instances::health(&mut conn).await?;
     if json {
         let failing: Vec<_> = failing

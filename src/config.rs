@@ -92,6 +92,7 @@ pub struct FederationSettings {
     pub retry_initial_secs: u64,
     pub dead_after_secs: u64,
     pub delivery_concurrency: usize,
+    pub delivery_per_instance: usize,
     pub blocked_instances: Vec<String>,
     pub allow_private_addresses: bool,
     pub resolve: BTreeMap<String, std::net::IpAddr>,
@@ -278,6 +279,9 @@ impl Config {
         }
         if self.federation.delivery_concurrency == 0 {
             errors.push("federation.delivery_concurrency: must be at least 1".to_string());
+        }
+        if self.federation.delivery_per_instance == 0 {
+            errors.push("federation.delivery_per_instance: must be at least 1".to_string());
         }
         let l = &self.limits;
         if !(l.inbox_per_second > 0.0 && l.inbox_burst >= 1.0 && l.auth_per_minute > 0.0) {

@@ -38,7 +38,7 @@ pub fn router() -> Router<AppState> {
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, crate::error::AppError> {
     let mut conn = state.db.pool.acquire().await?;
-    let depth = store::activities::pending_count(&mut conn).await?;
+    let depth = store::deliveries::pending_count(&mut conn).await?;
     let health = store::instances::health(&mut conn).await?;
     let dead = health.iter().filter(|h| h.dead).count();
     let failing = health.iter().filter(|h| h.failures > 0).count();

@@ -4,7 +4,6 @@ use crate::{
     config::Config,
     store::{self, Db},
 };
-use activitypub_federation::http_signatures::generate_actor_keypair;
 use anyhow::Context;
 use std::{ops::Deref, sync::Arc};
 use url::Url;
@@ -30,6 +29,8 @@ pub struct App {
     pub limits: crate::ratelimit::Limits,
     /// Counters for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// Parsed public keys of signers, by PEM (an inbox flood parses each key once).
+    pub public_keys: crate::federation::keys::PublicKeyCache,
 }
 
 impl Deref for AppState {
@@ -58,6 +59,7 @@ impl AppState {
             http: crate::federation::client::http_client(&config),
             limits: crate::ratelimit::Limits::from_config(&config.limits),
             metrics: crate::metrics::Metrics::default(),
+            public_keys: Default::default(),
             config,
             db,
             instance_keys: keys,
@@ -129,8 +131,13 @@ impl AppState {
 
 /// A fresh RSA-2048 key pair for an actor, generated off the async threads.
 pub async fn new_keypair() -> anyhow::Result<activitypub_federation::http_signatures::Keypair> {
-    tokio::task::spawn_blocking(generate_actor_keypair)
-        .await
-        .context("key generation task")?
-        .context("generating an RSA key pair")
+    let (private_key, public_key) =
+        tokio::task::spawn_blocking(crate::federation::keys::generate_pem_pair)
+            .await
+            .context("key generation task")?
+            .context("generating an RSA key pair")?;
+    Ok(activitypub_federation::http_signatures::Keypair {
+        private_key,
+        public_key,
+    })
 }

@@ -1,262 +1,391 @@
-//! Delivery workers: claim due rows of the `deliveries` table, sign, POST, and either forget
-//! the row (delivered, or refused for good) or schedule a retry with exponential backoff.
-//! Rows are written in the same transaction as the change they announce, and a claim is a
-//! lease, so a restart or a crash loses nothing (a delivery cut off mid-flight is sent
-//! again; receivers deduplicate by activity id).
+//! Delivery engine: claims due rows of the durable `deliveries` queue, sends them with
+//! several in flight per instance, and records the results in batches.
+//!
+//! Order: each instance's deliveries start in queue order, and two activities about the
+//! same thing (same ordering key, see `ordering_key`: a Follow and its Undo, a post's
+//! Create, Update and Delete, a vote and its Undo) are never in flight together, so they
+//! arrive in order; activities about different things go in parallel. A failed attempt is
+//! retried later and may then arrive after newer activities (as with every server).
+//!
+//! ```text
+//! dispatcher ──claim (lease)──▶ per-instance lane (FIFO, ≤ delivery_per_instance in flight)
+//!                                  └─▶ sender (≤ delivery_concurrency in flight) ─▶ recorder
+//! ```
+//!
+//! Rows are written in the same transaction as the change they announce (or expanded from a
+//! fan-out request, see `store::deliveries`), and a claim is a lease, so a restart or a crash
+//! loses nothing: a delivery cut off mid-flight, or whose result was not yet written, is sent
+//! again after its lease (at most one duplicate; receivers deduplicate by activity id). On
+//! PostgreSQL several processes share the queue (`FOR UPDATE SKIP LOCKED` claims).
+
+mod policy;
+mod record;
+mod sender;
+
+pub use policy::KeyCache;
+pub use sender::backoff;
 
 use crate::{
-    federation::{client::check_url, signatures},
-    metrics::Metrics,
     state::AppState,
-    store::{self, activities::Delivery},
+    store::{self, deliveries::Delivery},
 };
-use futures::StreamExt;
-use http::{HeaderMap, HeaderValue, Method};
-use rand::Rng;
-use rsa::RsaPrivateKey;
-use std::{collections::HashMap, sync::Arc, time::Duration};
-use tokio::sync::Mutex;
-use url::Url;
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 /// How long a claimed delivery stays invisible to other workers.
 const LEASE_MS: i64 = 120_000;
+/// A lease with less than this left is renewed before sending.
+const RENEW_BELOW_MS: i64 = 30_000;
 /// Attempts after which a delivery is dropped (about two weeks at the default schedule).
 const MAX_ATTEMPTS: i64 = 14;
+/// A lane holding this many deliveries (times its in-flight limit) takes no more for now:
+/// the rest are put off briefly, so one slow instance cannot fill the engine.
+const LANE_DEPTH_FACTOR: usize = 4;
+/// How long deliveries turned away by a full lane wait before being claimed again.
+const PUT_OFF_MS: i64 = 2_000;
 
-/// Starts the delivery loop of this process.
+/// Starts the delivery engine of this process.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let keys = KeyCache::default();
+    let engine = Engine::new(state);
+    tokio::spawn(async move { engine.run().await })
+}
+
+/// One process's delivery engine.
+pub struct Engine {
+    state: AppState,
+    keys: KeyCache,
+    policy: policy::Policy,
+    /// Per-instance lanes by `host[:port]`.
+    lanes: Mutex<HashMap<String, Lane>>,
+    /// Sends in flight, all instances together.
+    global: Arc<Semaphore>,
+    /// Claimed deliveries not yet recorded, and a signal when that number drops.
+    held: AtomicUsize,
+    room: Notify,
+    results: mpsc::UnboundedSender<record::Done>,
+}
+
+/// A claimed delivery with its activity's JSON.
+struct Job {
+    d: Delivery,
+    body: Arc<str>,
+    key: Arc<str>,
+}
+
+struct Lane {
+    queue: mpsc::UnboundedSender<Job>,
+    depth: Arc<AtomicUsize>,
+    /// While set, this instance's deliveries are put off (its lane was full), so that the
+    /// put-off ones, claimed again later, keep their place before newer ones.
+    put_off_until: Option<std::time::Instant>,
+}
+
+impl Engine {
+    fn new(state: AppState) -> Arc<Engine> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let engine = Arc::new(Engine {
+            global: Arc::new(Semaphore::new(state.config.federation.delivery_concurrency)),
+            keys: KeyCache::default(),
+            policy: policy::Policy::default(),
+            lanes: Mutex::new(HashMap::new()),
+            held: AtomicUsize::new(0),
+            room: Notify::new(),
+            results: tx,
+            state,
+        });
+        tokio::spawn(record::run(engine.clone(), rx));
+        engine
+    }
+
+    /// The most claimed-but-unrecorded deliveries this process holds.
+    fn capacity(&self) -> usize {
+        (self.state.config.federation.delivery_concurrency * 4).max(256)
+    }
+
+    async fn run(self: Arc<Self>) {
         loop {
-            match run_once(&state, &keys).await {
-                Ok(0) => {
-                    // Nothing due: sleep until woken by new work, or poll again in a second.
+            match self.step().await {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Nothing due: sleep until woken by new work, or look again in a second.
                     let _ = tokio::time::timeout(
                         Duration::from_secs(1),
-                        state.delivery_wakeup.notified(),
+                        self.state.delivery_wakeup.notified(),
                     )
                     .await;
                 }
-                Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e, "delivery loop: database error; retrying shortly");
+                    tracing::warn!(error = %e, "delivery engine: database error; retrying shortly");
                     tokio::time::sleep(Duration::from_secs(2)).await;
                 }
             }
         }
-    })
-}
-
-/// Claims and sends one batch; returns how many deliveries it handled.
-pub async fn run_once(state: &AppState, keys: &KeyCache) -> anyhow::Result<usize> {
-    let concurrency = state.config.federation.delivery_concurrency;
-    let batch = {
-        let mut tx = state.db.begin().await?;
-        let postgres = state.db.backend == store::Backend::Postgres;
-        let batch =
-            store::activities::claim_due(&mut tx, postgres, (concurrency * 4) as i64, LEASE_MS)
-                .await?;
-        tx.commit().await?;
-        batch
-    };
-    let n = batch.len();
-    futures::stream::iter(batch)
-        .for_each_concurrent(concurrency, |d| async move {
-            let result = deliver(state, keys, &d).await;
-            if let Err(e) = record(state, &d, result).await {
-                tracing::warn!(error = %e, delivery = d.id, "cannot record a delivery result");
-            }
-        })
-        .await;
-    Ok(n)
-}
-
-/// What happened to one POST.
-enum Sent {
-    Delivered,
-    /// The receiver answered that it will never take it (a 4xx): forget it.
-    Rejected(String),
-    /// We will not send it (blocked or dead instance, bad inbox, no key): forget it.
-    Refused(String),
-    /// Try again later, no sooner than the given delay if the receiver asked for one.
-    Retry(String, Option<Duration>),
-}
-
-async fn deliver(state: &AppState, keys: &KeyCache, d: &Delivery) -> Sent {
-    let url = match Url::parse(&d.inbox) {
-        Ok(u) => u,
-        Err(_) => return Sent::Refused("inbox is not a URL".into()),
-    };
-    if let Err(why) = check_url(&url, state.config.federation.allow_private_addresses) {
-        return Sent::Refused(why.into());
     }
-    {
-        let Ok(mut conn) = state.db.pool.acquire().await else {
-            return Sent::Retry("database busy".into(), None);
+
+    /// Expands fan-outs and claims a batch; false when there was nothing to do.
+    async fn step(self: &Arc<Self>) -> anyhow::Result<bool> {
+        let postgres = self.state.db.backend == store::Backend::Postgres;
+        let expanded = {
+            let mut tx = self.state.db.begin().await?;
+            let n = store::deliveries::expand_fanouts(&mut tx, postgres, 16).await?;
+            if n > 0 {
+                tx.commit().await?;
+            }
+            n
         };
-        if let Ok(true) =
-            store::instances::is_dead(&mut conn, &store::instances::domain_of(&url)).await
-        {
-            return Sent::Refused("the instance is dead (failing too long)".into());
+        let room = self
+            .capacity()
+            .saturating_sub(self.held.load(Ordering::Acquire));
+        if room == 0 {
+            // Full: wait for results to be recorded.
+            let _ = tokio::time::timeout(Duration::from_millis(500), self.room.notified()).await;
+            return Ok(true);
         }
+        let batch = {
+            let mut tx = self.state.db.begin().await?;
+            let batch =
+                store::deliveries::claim_due(&mut tx, postgres, room.min(512) as i64, LEASE_MS)
+                    .await?;
+            tx.commit().await?;
+            batch
+        };
+        if batch.is_empty() {
+            return Ok(expanded > 0);
+        }
+        // (Should either read fail, the rows come back after their lease.)
+        self.policy.reload(&self.state).await?;
+        let bodies = self.bodies(&batch).await?;
+        self.held.fetch_add(batch.len(), Ordering::AcqRel);
+        for d in batch {
+            match bodies.get(&d.activity_id).cloned() {
+                Some((body, key)) => self.route(Job { d, body, key }),
+                // The activity is gone (its community was deleted): nothing to send.
+                None => self.done(
+                    d,
+                    sender::Sent::Refused("the activity no longer exists".into()),
+                ),
+            }
+        }
+        Ok(true)
     }
-    match state.is_blocked(&url).await {
-        Ok(false) => {}
-        Ok(true) => return Sent::Refused("the instance is blocked".into()),
-        Err(e) => return Sent::Retry(format!("cannot check the block list: {e}"), None),
+
+    /// The JSON of the batch's activities, each read once however many inboxes it goes to.
+    async fn bodies(
+        &self,
+        batch: &[Delivery],
+    ) -> anyhow::Result<HashMap<i64, (Arc<str>, Arc<str>)>> {
+        let mut ids: Vec<i64> = batch.iter().map(|d| d.activity_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut conn = self.state.db.pool.acquire().await?;
+        let rows = store::deliveries::activity_bodies(&mut conn, &ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, json)| {
+                let key = Arc::from(ordering_key(&json));
+                (id, (Arc::from(json), key))
+            })
+            .collect())
     }
-    let key = match keys.get(state, &d.signer).await {
-        Ok(k) => k,
-        Err(e) => return Sent::Refused(format!("no key to sign with: {e}")),
-    };
-    let body = d.json.as_bytes();
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        "content-type",
-        HeaderValue::from_static("application/activity+json"),
-    );
-    headers.insert(
-        "accept",
-        HeaderValue::from_static("application/activity+json"),
-    );
-    let key_id = format!("{}#main-key", d.signer);
-    if let Err(e) = signatures::sign_request(
-        &Method::POST,
-        &url,
-        &mut headers,
-        Some(body),
-        &key_id,
-        &key,
-        std::time::SystemTime::now(),
+
+    /// Puts a claimed delivery in its instance's lane (in claim order).
+    fn route(self: &Arc<Self>, job: Job) {
+        let domain = match url::Url::parse(&job.d.inbox) {
+            Ok(u) => store::instances::domain_of(&u),
+            Err(_) => {
+                self.done(job.d, sender::Sent::Refused("inbox is not a URL".into()));
+                return;
+            }
+        };
+        let per_lane = self.state.config.federation.delivery_per_instance;
+        let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(lane) = lanes.get_mut(&domain) {
+            let now = std::time::Instant::now();
+            let full = lane.depth.load(Ordering::Acquire) >= per_lane * LANE_DEPTH_FACTOR;
+            if full || lane.put_off_until.is_some_and(|t| t > now) {
+                if full {
+                    lane.put_off_until = Some(now + Duration::from_millis(PUT_OFF_MS as u64));
+                }
+                drop(lanes);
+                self.done(job.d, sender::Sent::PutOff);
+                return;
+            }
+            lane.depth.fetch_add(1, Ordering::AcqRel);
+            match lane.queue.send(job) {
+                Ok(()) => return,
+                Err(back) => {
+                    // The lane just closed: open a new one.
+                    lanes.remove(&domain);
+                    drop(lanes);
+                    self.route(back.0);
+                    return;
+                }
+            }
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let depth = Arc::new(AtomicUsize::new(1));
+        let _ = tx.send(job);
+        lanes.insert(
+            domain.clone(),
+            Lane {
+                queue: tx,
+                depth: depth.clone(),
+                put_off_until: None,
+            },
+        );
+        drop(lanes);
+        tokio::spawn(self.clone().lane(domain, rx, depth));
+    }
+
+    /// Sends one instance's deliveries in order, up to `delivery_per_instance` at once.
+    async fn lane(
+        self: Arc<Self>,
+        domain: String,
+        mut rx: mpsc::UnboundedReceiver<Job>,
+        depth: Arc<AtomicUsize>,
     ) {
-        return Sent::Refused(format!("cannot sign: {e}"));
+        let in_flight = Arc::new(Semaphore::new(
+            self.state.config.federation.delivery_per_instance,
+        ));
+        // Ordering keys of the deliveries in flight, and a signal when one lands.
+        let busy: Arc<Mutex<std::collections::HashSet<Arc<str>>>> = Arc::default();
+        let landed = Arc::new(Notify::new());
+        loop {
+            let job = match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+                Ok(Some(job)) => job,
+                Ok(None) => return,
+                Err(_) => {
+                    // Idle: close the lane unless something arrived meanwhile.
+                    let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
+                    if rx.is_empty() {
+                        lanes.remove(&domain);
+                        return;
+                    }
+                    continue;
+                }
+            };
+            // Wait until nothing about the same thing is in flight.
+            loop {
+                let notified = landed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if !lock(&busy).contains(&job.key) {
+                    break;
+                }
+                notified.await;
+            }
+            let Ok(lane_permit) = in_flight.clone().acquire_owned().await else {
+                return;
+            };
+            lock(&busy).insert(job.key.clone());
+            let Ok(permit) = self.global.clone().acquire_owned().await else {
+                return;
+            };
+            depth.fetch_sub(1, Ordering::AcqRel);
+            let engine = self.clone();
+            let (busy, landed) = (busy.clone(), landed.clone());
+            tokio::spawn(async move {
+                let sent = engine.send(&job.d, &job.body).await;
+                drop((lane_permit, permit));
+                lock(&busy).remove(&job.key);
+                landed.notify_waiters();
+                engine.done(job.d, sent);
+            });
+        }
     }
-    let response = state
-        .http
-        .post(url.clone())
-        .headers(headers)
-        .body(d.json.clone())
-        .send()
-        .await;
-    match response {
-        Ok(r) if r.status().is_success() => Sent::Delivered,
-        Ok(r) => {
-            let status = r.status().as_u16();
-            let retry_after = r
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            let text = format!("HTTP {status}");
-            match status {
-                429 => Sent::Retry(text, retry_after),
-                400..=499 if status != 408 => Sent::Rejected(text),
-                _ => Sent::Retry(text, None),
+
+    /// Renews the lease if it is running out, then sends.
+    async fn send(&self, d: &Delivery, body: &Arc<str>) -> sender::Sent {
+        if d.locked_until - store::now_ms() < RENEW_BELOW_MS {
+            let renewed = match self.state.db.write_conn().await {
+                Ok(mut conn) => {
+                    store::deliveries::renew_lease(&mut conn, d, store::now_ms() + LEASE_MS).await
+                }
+                Err(e) => Err(e),
+            };
+            match renewed {
+                Ok(true) => {}
+                Ok(false) => return sender::Sent::NotOurs,
+                Err(e) => return sender::Sent::Retry(format!("database: {e}"), None),
             }
         }
-        Err(e) => Sent::Retry(e.without_url().to_string(), None),
+        sender::deliver(&self.state, &self.keys, &self.policy, d, body).await
+    }
+
+    fn done(&self, d: Delivery, sent: sender::Sent) {
+        if self.results.send(record::Done { d, sent }).is_err() {
+            tracing::error!(
+                "delivery recorder stopped; results are lost until restart (the rows come back after their lease)"
+            );
+        }
     }
 }
 
-async fn record(state: &AppState, d: &Delivery, result: Sent) -> anyhow::Result<()> {
-    let mut conn = state.db.write_conn().await?;
-    let m = &state.metrics;
-    let domain = Url::parse(&d.inbox)
-        .map(|u| store::instances::domain_of(&u))
-        .unwrap_or_default();
-    match result {
-        Sent::Delivered => {
-            Metrics::inc(&m.delivered);
-            tracing::debug!(inbox = %d.inbox, "delivered");
-            store::instances::record_success(&mut conn, &domain).await?;
-            store::activities::finish(&mut conn, d.id).await?;
-        }
-        Sent::Rejected(why) => {
-            // An answer, even a refusal, shows the instance is alive.
-            Metrics::inc(&m.delivery_rejected);
-            tracing::warn!(inbox = %d.inbox, reason = %why, "delivery rejected by the receiver; dropped");
-            store::instances::record_success(&mut conn, &domain).await?;
-            store::activities::finish(&mut conn, d.id).await?;
-        }
-        Sent::Refused(why) => {
-            Metrics::inc(&m.delivery_dropped);
-            tracing::warn!(inbox = %d.inbox, reason = %why, "delivery not sent; dropped");
-            store::activities::finish(&mut conn, d.id).await?;
-        }
-        Sent::Retry(why, at_least) => {
-            Metrics::inc(&m.delivery_failed);
-            let dead_after = state.config.federation.dead_after_secs as i64 * 1000;
-            let dead =
-                store::instances::record_failure(&mut conn, &domain, &why, dead_after).await?;
-            if dead || d.attempts + 1 >= MAX_ATTEMPTS {
-                tracing::warn!(inbox = %d.inbox, reason = %why, attempts = d.attempts + 1, dead, "delivery failed too long; dropped");
-                store::activities::finish(&mut conn, d.id).await?;
-                return Ok(());
-            }
-            let delay = backoff(state.config.federation.retry_initial_secs, d.attempts)
-                .max(at_least.unwrap_or_default());
-            tracing::info!(inbox = %d.inbox, reason = %why, retry_in_secs = delay.as_secs(), "delivery failed; will retry");
-            let next = store::now_ms() + delay.as_millis() as i64;
-            store::activities::retry_later(&mut conn, d.id, next, &why).await?;
-        }
-    }
-    Ok(())
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Nothing here can be left half-changed by a panic.
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Retry delay after `attempts` failures: `initial × 4^attempts`, ±20 % jitter, at most a
-/// day. With the default 60 s: 1 min, 4 min, 16 min, ~1 h, ~4 h, ~17 h, then daily.
-pub fn backoff(initial_secs: u64, attempts: i64) -> Duration {
-    let base = initial_secs.max(1) as f64 * 4f64.powi(attempts.clamp(0, 10) as i32);
-    let capped = base.min(86_400.0);
-    let jitter = rand::thread_rng().gen_range(0.8..1.2);
-    Duration::from_secs_f64(capped * jitter)
-}
-
-/// Parsed private keys of local actors, by actor id.
-#[derive(Default)]
-pub struct KeyCache(Mutex<HashMap<String, Arc<RsaPrivateKey>>>);
-
-impl KeyCache {
-    async fn get(&self, state: &AppState, signer: &str) -> anyhow::Result<Arc<RsaPrivateKey>> {
-        if let Some(k) = self.0.lock().await.get(signer) {
-            return Ok(k.clone());
+/// What an activity is about, for ordering: activities with the same key reach an instance
+/// in the order they were queued. Wrappers (Announce, Undo, Accept, Reject) are looked
+/// through; the key is then the id of the activity's object (the post, the community
+/// followed, the thing voted on), or the id of the object itself when there is no activity
+/// (a plain Announce of a post).
+pub fn ordering_key(json: &str) -> String {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
+        return String::new();
+    };
+    let id_of = |v: &serde_json::Value| -> Option<String> {
+        match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Object(o) => o.get("id").and_then(|i| i.as_str()).map(String::from),
+            _ => None,
         }
-        let pem = private_key_of(state, signer).await?;
-        let key =
-            Arc::new(signatures::parse_private_key(&pem).map_err(|e| anyhow::anyhow!("{e}"))?);
-        self.0.lock().await.insert(signer.to_string(), key.clone());
-        Ok(key)
+    };
+    let mut cur = &v;
+    for _ in 0..4 {
+        let wrapper = matches!(
+            cur.get("type").and_then(|t| t.as_str()),
+            Some("Announce" | "Undo" | "Accept" | "Reject")
+        );
+        match cur.get("object") {
+            Some(inner @ serde_json::Value::Object(_)) if wrapper => cur = inner,
+            _ => break,
+        }
     }
-}
-
-async fn private_key_of(state: &AppState, signer: &str) -> anyhow::Result<String> {
-    if signer == state.instance_actor_url().as_str() {
-        return Ok(state.instance_keys.private_key.clone());
-    }
-    let mut conn = state.db.pool.acquire().await?;
-    if let Some(p) = store::people::find_by_ap_id(&mut conn, signer).await?
-        && let Some(k) = p.private_key
-    {
-        return Ok(k);
-    }
-    if let Some(c) = store::communities::find_by_ap_id(&mut conn, signer).await?
-        && let Some(k) = c.private_key
-    {
-        return Ok(k);
-    }
-    anyhow::bail!("{signer} is not a local actor")
+    cur.get("object")
+        .and_then(id_of)
+        .or_else(|| id_of(cur))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::ordering_key;
+
     #[test]
-    fn backoff_grows_and_is_capped() {
-        let d0 = super::backoff(60, 0).as_secs_f64();
-        assert!((48.0..=72.0).contains(&d0), "{d0}");
-        let d2 = super::backoff(60, 2).as_secs_f64();
-        assert!((768.0..=1152.0).contains(&d2), "{d2}");
-        let d9 = super::backoff(60, 9).as_secs_f64();
-        assert!(d9 <= 86_400.0 * 1.2, "{d9}");
+    fn ordering_keys_tie_an_activity_to_what_it_is_about() {
+        let follow = r#"{"type":"Follow","id":"f1","actor":"p","object":"c"}"#;
+        let undo = r#"{"type":"Undo","id":"u1","object":{"type":"Follow","id":"f1","object":"c"}}"#;
+        let accept =
+            r#"{"type":"Accept","id":"a1","object":{"type":"Follow","id":"f1","object":"c"}}"#;
+        assert_eq!(ordering_key(follow), "c");
+        assert_eq!(ordering_key(undo), "c");
+        assert_eq!(ordering_key(accept), "c");
+        let create = r#"{"type":"Announce","object":{"type":"Create","object":{"type":"Page","id":"post"}}}"#;
+        let plain = r#"{"type":"Announce","object":{"type":"Page","id":"post"}}"#;
+        let delete = r#"{"type":"Announce","object":{"type":"Delete","object":"post"}}"#;
+        let unvote = r#"{"type":"Undo","object":{"type":"Like","object":"post"}}"#;
+        for k in [create, plain, delete, unvote] {
+            assert_eq!(ordering_key(k), "post", "{k}");
+        }
+        assert_eq!(ordering_key("not json"), "");
     }
 }

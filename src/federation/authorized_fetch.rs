@@ -84,7 +84,10 @@ async fn verify(data: &Data<AppState>, req: &Parts) -> Result<(), AppError> {
         headers: &req.headers,
         body: None,
     };
-    let key = signatures::parse_public_key(actor.public_key()).map_err(unauthorized)?;
+    let key = data
+        .public_keys
+        .get(actor.public_key())
+        .map_err(|_| unauthorized(signatures::SignatureError::BadKey))?;
     signature
         .verify(
             &received,

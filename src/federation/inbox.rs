@@ -145,7 +145,10 @@ async fn handle(
     let expected_host = data.domain.clone();
     let scheme = data.config.server.base_url.scheme();
     let check = |actor: &ActorRef| -> Result<(), SignatureError> {
-        let key = signatures::parse_public_key(actor.public_key())?;
+        let key = data
+            .public_keys
+            .get(actor.public_key())
+            .map_err(|_| SignatureError::BadKey)?;
         signature.verify(&received, scheme, &key, &window, Some(&expected_host))
     };
     let fetch_err =

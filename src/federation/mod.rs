@@ -7,6 +7,7 @@ pub mod authorized_fetch;
 pub mod client;
 pub mod collections;
 pub mod inbox;
+pub mod keys;
 pub mod nodeinfo;
 pub mod objects;
 pub mod objects_routes;

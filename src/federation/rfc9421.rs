@@ -3,10 +3,10 @@
 //! signatures over the derived components `@method`, `@target-uri`, `@authority`,
 //! `@scheme`, `@request-target`, `@path`, `@query` and any header.
 
+use super::keys::PublicKey;
 use super::signatures::{Received, SignatureError, TimeWindow};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use http::HeaderMap;
-use rsa::{Pkcs1v15Sign, RsaPublicKey};
 use sha2::{Digest, Sha256};
 use std::time::{Duration, SystemTime};
 
@@ -189,7 +189,7 @@ pub fn verify(
     params: &Params,
     req: &Received<'_>,
     scheme: &str,
-    key: &RsaPublicKey,
+    key: &PublicKey,
     window: &TimeWindow,
     expected_host: Option<&str>,
 ) -> Result<(), SignatureError> {
@@ -241,12 +241,11 @@ pub fn verify(
         base.push_str(&format!("\"{c}\": {}\n", component(c, req, scheme)?));
     }
     base.push_str(&format!("\"@signature-params\": {}", params.raw));
-    key.verify(
-        Pkcs1v15Sign::new::<Sha256>(),
-        &Sha256::digest(base.as_bytes()),
-        &params.signature,
-    )
-    .map_err(|_| SignatureError::Invalid)
+    if key.verify(base.as_bytes(), &params.signature) {
+        Ok(())
+    } else {
+        Err(SignatureError::Invalid)
+    }
 }
 
 /// A signature of either kind, as a request carries it.
@@ -283,7 +282,7 @@ impl AnySignature {
         &self,
         req: &Received<'_>,
         scheme: &str,
-        key: &RsaPublicKey,
+        key: &PublicKey,
         window: &TimeWindow,
         expected_host: Option<&str>,
     ) -> Result<(), SignatureError> {

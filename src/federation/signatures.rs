@@ -3,13 +3,9 @@
 //! ones. Our own module rather than the federation library's because we need a bounded date
 //! window with an injectable clock, signed GETs on axum, and the host check.
 
+pub use super::keys::{PrivateKey, PublicKey};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use http::{HeaderMap, HeaderValue, Method};
-use rsa::{
-    Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey,
-    pkcs1::DecodeRsaPublicKey,
-    pkcs8::{DecodePrivateKey, DecodePublicKey},
-};
 use sha2::{Digest, Sha256};
 use std::time::{Duration, SystemTime};
 use url::Url;
@@ -237,10 +233,8 @@ pub fn verify_digest(headers: &HeaderMap, body: &[u8]) -> Result<(), SignatureEr
 }
 
 /// Parses a public key in PEM (SubjectPublicKeyInfo, or PKCS#1 as some servers send).
-pub fn parse_public_key(pem: &str) -> Result<RsaPublicKey, SignatureError> {
-    RsaPublicKey::from_public_key_pem(pem.trim())
-        .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem.trim()))
-        .map_err(|_| SignatureError::BadKey)
+pub fn parse_public_key(pem: &str) -> Result<PublicKey, SignatureError> {
+    PublicKey::from_pem(pem).map_err(|_| SignatureError::BadKey)
 }
 
 /// A request as received: what a signature covers.
@@ -262,7 +256,7 @@ pub struct Received<'a> {
 pub fn verify_request(
     params: &SignatureParams,
     req: &Received<'_>,
-    public_key: &RsaPublicKey,
+    public_key: &PublicKey,
     window: &TimeWindow,
     expected_host: Option<&str>,
 ) -> Result<(), SignatureError> {
@@ -323,15 +317,16 @@ pub fn verify_request(
         }
     }
     let text = signing_string(params, method, path_and_query, headers)?;
-    let hashed = Sha256::digest(text.as_bytes());
-    public_key
-        .verify(Pkcs1v15Sign::new::<Sha256>(), &hashed, &params.signature)
-        .map_err(|_| SignatureError::Invalid)
+    if public_key.verify(text.as_bytes(), &params.signature) {
+        Ok(())
+    } else {
+        Err(SignatureError::Invalid)
+    }
 }
 
 /// Parses an actor's private key (PKCS#8 PEM, as we store them).
-pub fn parse_private_key(pem: &str) -> Result<RsaPrivateKey, SignatureError> {
-    RsaPrivateKey::from_pkcs8_pem(pem).map_err(|_| SignatureError::BadKey)
+pub fn parse_private_key(pem: &str) -> Result<PrivateKey, SignatureError> {
+    PrivateKey::from_pem(pem).map_err(|_| SignatureError::BadKey)
 }
 
 /// Adds `Host`, `Date`, `Digest` (when there is a body) and `Signature` headers to a
@@ -343,7 +338,7 @@ pub fn sign_request(
     headers: &mut HeaderMap,
     body: Option<&[u8]>,
     key_id: &str,
-    key: &RsaPrivateKey,
+    key: &PrivateKey,
     now: SystemTime,
 ) -> Result<(), SignatureError> {
     let host = match url.port() {
@@ -379,10 +374,7 @@ pub fn sign_request(
     };
     let text = signing_string(&params, method, &path, headers)?;
     let signature = key
-        .sign(
-            Pkcs1v15Sign::new::<Sha256>(),
-            &Sha256::digest(text.as_bytes()),
-        )
+        .sign(text.as_bytes())
         .map_err(|_| SignatureError::BadKey)?;
     let header = format!(
         "keyId=\"{key_id}\",algorithm=\"rsa-sha256\",headers=\"{}\",signature=\"{}\"",

@@ -138,6 +138,19 @@ pub async fn is_dead(conn: &mut AnyConnection, domain: &str) -> Result<bool, sql
     Ok(n > 0)
 }
 
+/// Every instance whose deliveries are skipped, and every one with a failure streak
+/// (domain, dead).
+pub async fn unwell(conn: &mut AnyConnection) -> Result<Vec<(String, bool)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT domain, dead FROM instance_health WHERE dead = 1 OR first_failure IS NOT NULL",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("domain")?, r.try_get::<i64, _>("dead")? != 0)))
+        .collect()
+}
+
 /// Brings a dead instance back (it contacted us, or an admin asked); true if it was dead.
 pub async fn revive(conn: &mut AnyConnection, domain: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(

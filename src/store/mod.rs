@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod communities;
+pub mod deliveries;
 pub mod instance;
 pub mod instances;
 pub mod people;

@@ -36,7 +36,6 @@ pub async fn relay(
     activity: &Value,
     bare_object: Option<&Value>,
 ) -> Result<(), AppError> {
-    let inboxes = store::communities::follower_inboxes(conn, community.id).await?;
     let followers = format!("{}/followers", community.ap_id);
     let is_new_post = type_of(activity) == Some("Create") && bare_object.is_some();
     let announce = json!({
@@ -52,7 +51,8 @@ pub async fn relay(
         &announce,
         Delivery {
             signer: community.ap_id.as_str(),
-            inboxes: inboxes.clone(),
+            inboxes: vec![],
+            followers_of: Some(community.id),
             community_id: Some(community.id),
             in_outbox: is_new_post,
         },
@@ -72,7 +72,8 @@ pub async fn relay(
             &plain,
             Delivery {
                 signer: community.ap_id.as_str(),
-                inboxes,
+                inboxes: vec![],
+                followers_of: Some(community.id),
                 community_id: None,
                 in_outbox: false,
             },

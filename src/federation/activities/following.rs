@@ -54,6 +54,7 @@ pub async fn receive_follow(
         &mut tx,
         &accept,
         Delivery {
+            followers_of: None,
             signer: community.ap_id.as_str(),
             inboxes: vec![person.inbox.clone()],
             community_id: None,
@@ -203,6 +204,7 @@ pub async fn send_follow(
         &mut tx,
         &follow,
         Delivery {
+            followers_of: None,
             signer: person.ap_id.as_str(),
             inboxes: vec![send::community_inbox(community)],
             community_id: None,
@@ -250,6 +252,7 @@ pub async fn send_unfollow(
         &mut tx,
         &undo,
         Delivery {
+            followers_of: None,
             signer: person.ap_id.as_str(),
             inboxes: vec![send::community_inbox(community)],
             community_id: None,

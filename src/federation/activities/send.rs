@@ -26,6 +26,10 @@ pub struct Delivery<'a> {
     pub signer: &'a str,
     /// Target inboxes; duplicates are dropped.
     pub inboxes: Vec<String>,
+    /// Also every remote follower of this (local) community: expanded by the delivery
+    /// workers, not in the caller's transaction, so accepting an activity stays fast
+    /// whatever the number of followers.
+    pub followers_of: Option<i64>,
     /// The community whose outbox lists it, when `in_outbox`.
     pub community_id: Option<i64>,
     pub in_outbox: bool,
@@ -55,7 +59,10 @@ pub async fn queue(
     let mut inboxes = to.inboxes;
     inboxes.sort();
     inboxes.dedup();
-    store::activities::enqueue(conn, id, to.signer, &inboxes).await?;
+    store::deliveries::enqueue(conn, id, to.signer, &inboxes).await?;
+    if let Some(community_id) = to.followers_of {
+        store::deliveries::enqueue_fanout(conn, id, community_id, to.signer).await?;
+    }
     Ok(id)
 }
 
@@ -91,6 +98,7 @@ pub async fn to_community(
         Delivery {
             signer,
             inboxes,
+            followers_of: None,
             community_id: None,
             in_outbox: false,
         },
