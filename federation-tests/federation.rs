@@ -13,13 +13,13 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(30);
 
 /// A signed-in user on a test server, driving its JSON API.
-struct User {
+pub(crate) struct User {
     base: String,
     token: String,
 }
 
 impl User {
-    async fn create(server: &TestServer, name: &str) -> User {
+    pub(crate) async fn create(server: &TestServer, name: &str) -> User {
         let out = server.cli(&["admin", "create-user", name], "correct horse battery\n");
         assert!(
             out.status.success(),
@@ -41,7 +41,12 @@ impl User {
         }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = client()
             .request(method, format!("{}/api/v1{path}", self.base))
             .bearer_auth(&self.token);
@@ -57,13 +62,13 @@ impl User {
         )
     }
 
-    async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         let (s, v) = self.call(reqwest::Method::GET, path, None).await;
         assert_eq!(s, 200, "GET {path}: {v}");
         v
     }
 
-    async fn post(&self, path: &str, body: Value) -> Value {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Value {
         let (s, v) = self.call(reqwest::Method::POST, path, Some(body)).await;
         assert!(s == 200 || s == 201, "POST {path}: {s} {v}");
         v

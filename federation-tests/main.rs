@@ -7,6 +7,7 @@ mod support;
 
 mod api;
 mod corpus;
+mod delivery;
 mod discovery;
 mod federation;
 mod fedify;

@@ -47,6 +47,10 @@ pub async fn app(state: AppState) -> anyhow::Result<Router> {
         .fallback(|| async { error::AppError::NotFound("page") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            ratelimit::reads,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             ratelimit::limit,
         ))
         .with_state(state)

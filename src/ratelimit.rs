@@ -146,6 +146,28 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
     next.run(req).await
 }
 
+/// Concurrent reads (GET and HEAD) allowed to use the database at once: all its connections
+/// but a quarter (at least one) kept for writes, so a crowd of readers never leaves the
+/// inbox, the delivery engine or a form waiting for a connection. Readers over the limit
+/// wait their turn here, in order, instead of in the pool.
+pub fn read_slots(max_connections: u32) -> tokio::sync::Semaphore {
+    let n = max_connections as usize;
+    tokio::sync::Semaphore::new(n.saturating_sub((n / 4).max(1)).max(1))
+}
+
+/// Middleware: a read takes a read slot for as long as it runs.
+pub async fn reads(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let read = matches!(*req.method(), Method::GET | Method::HEAD);
+    if !read || req.uri().path() == "/healthz" {
+        return next.run(req).await;
+    }
+    let Ok(_slot) = state.read_slots.acquire().await else {
+        return next.run(req).await;
+    };
+    next.run(req).await
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,8 @@ pub struct App {
     pub metrics: crate::metrics::Metrics,
     /// Parsed public keys of signers, by PEM (an inbox flood parses each key once).
     pub public_keys: crate::federation::keys::PublicKeyCache,
+    /// Database connections reads may take at once (see `ratelimit::reads`).
+    pub read_slots: tokio::sync::Semaphore,
 }
 
 impl Deref for AppState {
@@ -60,6 +62,7 @@ impl AppState {
             limits: crate::ratelimit::Limits::from_config(&config.limits),
             metrics: crate::metrics::Metrics::default(),
             public_keys: Default::default(),
+            read_slots: crate::ratelimit::read_slots(config.database.max_connections),
             config,
             db,
             instance_keys: keys,

@@ -90,7 +90,8 @@ impl TestServer {
             .spawn()
             .expect("start guildhall serve");
         self.child = Some(child);
-        let url = format!("{}/healthz", self.base_url);
+        // This process's own port (another process of the same instance shares base_url).
+        let url = format!("http://127.0.0.1:{}/healthz", self.port);
         let client = client();
         let end = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
@@ -117,6 +118,30 @@ impl TestServer {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Starts a second `guildhall serve` of the same instance (same config, same database,
+    /// same base URL) on a port of its own, as behind a load balancer.
+    pub async fn another_process(&self) -> TestServer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let port = free_port();
+        let config = std::fs::read_to_string(&self.config_path)
+            .expect("first config")
+            .replace(
+                &format!("bind = \"127.0.0.1:{}\"", self.port),
+                &format!("bind = \"127.0.0.1:{port}\""),
+            );
+        let config_path = dir.path().join("guildhall.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        let mut server = TestServer {
+            dir,
+            config_path,
+            port,
+            base_url: self.base_url.clone(),
+            child: None,
+        };
+        server.spawn().await;
+        server
     }
 
     /// Runs `guildhall --config … ARGS` with `stdin`; returns its output.
@@ -167,12 +192,13 @@ impl Drop for TestServer {
 }
 
 /// Host names test servers and peers use; all resolve to 127.0.0.1.
-pub const TEST_HOSTS: [&str; 5] = [
+pub const TEST_HOSTS: [&str; 6] = [
     "alpha.test",
     "beta.test",
     "gamma.test",
     "fedify.test",
     "evil.test",
+    "remote.test",
 ];
 
 /// An HTTP client that resolves the test host names to loopback.

@@ -18,6 +18,7 @@
 //! again after its lease (at most one duplicate; receivers deduplicate by activity id). On
 //! PostgreSQL several processes share the queue (`FOR UPDATE SKIP LOCKED` claims).
 
+mod lane;
 mod policy;
 mod record;
 mod sender;
@@ -242,63 +243,6 @@ impl Engine {
         );
         drop(lanes);
         tokio::spawn(self.clone().lane(domain, rx, depth));
-    }
-
-    /// Sends one instance's deliveries in order, up to `delivery_per_instance` at once.
-    async fn lane(
-        self: Arc<Self>,
-        domain: String,
-        mut rx: mpsc::UnboundedReceiver<Job>,
-        depth: Arc<AtomicUsize>,
-    ) {
-        let in_flight = Arc::new(Semaphore::new(
-            self.state.config.federation.delivery_per_instance,
-        ));
-        // Ordering keys of the deliveries in flight, and a signal when one lands.
-        let busy: Arc<Mutex<std::collections::HashSet<Arc<str>>>> = Arc::default();
-        let landed = Arc::new(Notify::new());
-        loop {
-            let job = match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
-                Ok(Some(job)) => job,
-                Ok(None) => return,
-                Err(_) => {
-                    // Idle: close the lane unless something arrived meanwhile.
-                    let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
-                    if rx.is_empty() {
-                        lanes.remove(&domain);
-                        return;
-                    }
-                    continue;
-                }
-            };
-            // Wait until nothing about the same thing is in flight.
-            loop {
-                let notified = landed.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                if !lock(&busy).contains(&job.key) {
-                    break;
-                }
-                notified.await;
-            }
-            let Ok(lane_permit) = in_flight.clone().acquire_owned().await else {
-                return;
-            };
-            lock(&busy).insert(job.key.clone());
-            let Ok(permit) = self.global.clone().acquire_owned().await else {
-                return;
-            };
-            depth.fetch_sub(1, Ordering::AcqRel);
-            let engine = self.clone();
-            let (busy, landed) = (busy.clone(), landed.clone());
-            tokio::spawn(async move {
-                let sent = engine.send(&job.d, &job.body).await;
-                drop((lane_permit, permit));
-                lock(&busy).remove(&job.key);
-                landed.notify_waiters();
-                engine.done(job.d, sent);
-            });
-        }
     }
 
     /// Renews the lease if it is running out, then sends.

@@ -133,6 +133,37 @@ pub async fn find_by_ap_id(
 }
 
 /// Any person by row id.
+/// People by row id, in one query per hundred (for pages that list many authors).
+pub async fn find_many(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, DbPerson>, sqlx::Error> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(100) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            concat!(
+                "SELECT ",
+                person_columns!(),
+                " FROM people WHERE id IN ({})"
+            ),
+            marks.join(", ")
+        );
+        // Only `$n` placeholders are formatted in; every value is bound.
+        let mut q = sqlx::query_as::<_, DbPerson>(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for p in q.fetch_all(&mut *conn).await? {
+            out.insert(p.id, p);
+        }
+    }
+    Ok(out)
+}
+
 pub async fn find_by_id(conn: &mut AnyConnection, id: i64) -> Result<DbPerson, sqlx::Error> {
     let sql = concat!("SELECT ", person_columns!(), " FROM people WHERE id = $1");
     sqlx::query_as(sql).bind(id).fetch_one(conn).await

@@ -345,6 +345,23 @@ pub async fn set_vote(
 }
 
 /// A person's current vote on a post (0 when none).
+/// A person's votes on a post and every reply in its thread: post id → +1/−1.
+pub async fn votes_in_thread(
+    conn: &mut AnyConnection,
+    root_id: i64,
+    person_id: i64,
+) -> Result<std::collections::HashMap<i64, i64>, sqlx::Error> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT v.post_id, v.value FROM votes v JOIN posts p ON p.id = v.post_id \
+         WHERE v.person_id = $1 AND (p.root_id = $2 OR p.id = $2)",
+    )
+    .bind(person_id)
+    .bind(root_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
 pub async fn vote_of(
     conn: &mut AnyConnection,
     post_id: i64,

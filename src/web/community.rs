@@ -174,8 +174,13 @@ async fn feed_html(
     if rows.is_empty() {
         out.push_str("<li class=\"muted\">No posts yet.</li>");
     }
+    let author_ids: Vec<i64> = rows.iter().map(|p| p.author_id).collect();
+    let authors = store::people::find_many(conn, &author_ids).await?;
     for p in rows {
-        let author = store::people::find_by_id(conn, p.author_id).await?;
+        let author = authors
+            .get(&p.author_id)
+            .map(person_handle)
+            .unwrap_or_default();
         let _ = write!(
             out,
             "<li><a href=\"/thread/{id}\">{title}</a><br><span class=\"muted\">{score} points · \
@@ -184,7 +189,7 @@ async fn feed_html(
             title = escape(p.title.as_deref().unwrap_or("(untitled)")),
             score = p.score,
             replies = p.reply_count,
-            author = escape(&person_handle(&author)),
+            author = escape(&author),
         );
     }
     out.push_str("</ul></section>");

@@ -83,21 +83,18 @@ async fn thread_page(
     let community = store::communities::find_by_id(&mut conn, root.community_id).await?;
     let author = store::people::find_by_id(&mut conn, root.author_id).await?;
     let replies = store::posts::thread(&mut conn, root.id).await?;
-    let mut names = HashMap::new();
-    let mut votes = HashMap::new();
-    for r in replies.iter().chain(std::iter::once(&root)) {
-        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(r.author_id) {
-            e.insert(person_handle(
-                &store::people::find_by_id(&mut conn, r.author_id).await?,
-            ));
-        }
-        if let Some(u) = viewer.user() {
-            votes.insert(
-                r.id,
-                store::posts::vote_of(&mut conn, r.id, u.person.id).await?,
-            );
-        }
-    }
+    // One query for the authors and one for the viewer's votes, however long the thread.
+    let author_ids: Vec<i64> = replies.iter().map(|r| r.author_id).collect();
+    let names: HashMap<i64, String> = store::people::find_many(&mut conn, &author_ids)
+        .await?
+        .into_iter()
+        .map(|(id, p)| (id, person_handle(&p)))
+        .chain(std::iter::once((root.author_id, person_handle(&author))))
+        .collect();
+    let votes: HashMap<i64, i64> = match viewer.user() {
+        Some(u) => store::posts::votes_in_thread(&mut conn, root.id, u.person.id).await?,
+        None => HashMap::new(),
+    };
     let title = if root.is_gone() {
         "(deleted)".to_string()
     } else {

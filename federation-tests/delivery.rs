@@ -1,0 +1,340 @@
+//! The delivery engine against a remote instance played by this test ("remote.test": Person
+//! actors with a real key, inboxes that record every POST): several deliveries in flight to
+//! one distant instance, in order per subject; two processes sharing one PostgreSQL queue
+//! without sending anything twice.
+
+use crate::{
+    federation::User,
+    support::{
+        Backend, poll_until,
+        process::{TestServer, client},
+        test_db,
+    },
+};
+use guildhall::federation::signatures::{PrivateKey, parse_private_key, sign_request};
+use http::{HeaderMap, HeaderValue, Method};
+use serde_json::{Value, json};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, SystemTime},
+};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A remote instance: actors `/users/{n}` (one key for all), each with its own inbox
+/// `/users/{n}/inbox` that answers after `delay` and records what it received.
+struct Remote {
+    base: String,
+    key: PrivateKey,
+    /// (inbox path, activity JSON) in arrival order.
+    received: Arc<Mutex<Vec<(String, Value)>>>,
+    /// Most POSTs being answered at once.
+    most_in_flight: Arc<AtomicUsize>,
+}
+
+async fn start_remote(delay: Duration) -> Remote {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!(
+        "http://remote.test:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let pair = activitypub_federation::http_signatures::generate_actor_keypair().unwrap();
+    let key = parse_private_key(&pair.private_key).unwrap();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let most_in_flight = Arc::new(AtomicUsize::new(0));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let (b, rec, most, pem) = (
+        base.clone(),
+        received.clone(),
+        most_in_flight.clone(),
+        pair.public_key,
+    );
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (b, rec, most, pem, in_flight) = (b.clone(), rec.clone(), most.clone(), pem.clone(), in_flight.clone());
+        async move {
+            let path = req.uri().path().to_string();
+            if req.method() == Method::POST {
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap_or_default();
+                tokio::time::sleep(delay).await;
+                let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                rec.lock().unwrap().push((path, v));
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                return (axum::http::StatusCode::ACCEPTED, [("content-type", "application/json")], String::new());
+            }
+            let id = format!("{b}{path}");
+            let name = path.rsplit('/').next().unwrap_or_default();
+            let person = json!({
+                "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+                "type": "Person", "id": id, "preferredUsername": format!("u{name}"),
+                "inbox": format!("{id}/inbox"),
+                "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": pem }
+            });
+            (axum::http::StatusCode::OK, [("content-type", "application/activity+json")], person.to_string())
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Remote {
+        base,
+        key,
+        received,
+        most_in_flight,
+    }
+}
+
+impl Remote {
+    /// Remote actor `n` follows `group` on `server` (a signed Follow to its inbox).
+    async fn follow(&self, server: &TestServer, group: &str, n: usize) {
+        let actor = format!("{}/users/{n}", self.base);
+        let body = json!({ "id": format!("{}/follows/{n}", self.base), "type": "Follow",
+                           "actor": actor, "object": group })
+        .to_string();
+        let url = url::Url::parse(&format!("{}/inbox", server.base_url)).unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/activity+json"),
+        );
+        sign_request(
+            &Method::POST,
+            &url,
+            &mut h,
+            Some(body.as_bytes()),
+            &format!("{actor}#main-key"),
+            &self.key,
+            SystemTime::now(),
+        )
+        .unwrap();
+        h.remove("host");
+        let r = client()
+            .post(url)
+            .headers(h)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "follow {n}: {}", r.status());
+    }
+
+    fn count(&self, pred: impl Fn(&Value) -> bool) -> usize {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, v)| pred(v))
+            .count()
+    }
+}
+
+/// The id of what an Announce carries (the activity's object, or the object itself).
+fn subject(announce: &Value) -> String {
+    let inner = &announce["object"];
+    let obj = if inner["object"].is_null() {
+        inner
+    } else {
+        &inner["object"]
+    };
+    obj.as_str()
+        .map(String::from)
+        .or_else(|| obj["id"].as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+fn inner_type(announce: &Value) -> String {
+    announce["object"]["type"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_distant_instance_gets_several_deliveries_at_once_in_order_per_post() {
+    // Every answer takes 300 ms: one at a time this would be ~3 a second.
+    let remote = start_remote(Duration::from_millis(300)).await;
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let alice = User::create(&alpha, "alice").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let group = format!("{}/c/woodwork", alpha.base_url);
+    remote.follow(&alpha, &group, 1).await;
+    poll_until(WAIT, "the Accept", || async {
+        (remote.count(|v| v["type"] == "Accept") == 1).then_some(())
+    })
+    .await;
+
+    // Twenty posts, each then edited and deleted: 20 × (Create, Page, Update, Page, Delete).
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let p = alice
+            .post(
+                "/communities/woodwork/posts",
+                json!({ "title": format!("Post {n}"), "body": "x" }),
+            )
+            .await;
+        ids.push(p["id"].as_i64().unwrap());
+    }
+    for id in &ids {
+        let (s, _) = alice
+            .call(
+                reqwest::Method::PATCH,
+                &format!("/posts/{id}"),
+                Some(json!({ "title": "Edited", "body": "y" })),
+            )
+            .await;
+        assert_eq!(s, 200);
+        let (s, _) = alice
+            .call(reqwest::Method::DELETE, &format!("/posts/{id}"), None)
+            .await;
+        assert!(s == 200 || s == 204, "{s}");
+    }
+    poll_until(WAIT, "100 announces", || async {
+        let n = remote.count(|v| v["type"] == "Announce");
+        (n >= 100).then_some(n)
+    })
+    .await;
+    let most = remote.most_in_flight.load(Ordering::SeqCst);
+    assert!(
+        most > 1,
+        "several deliveries were in flight at once (most {most})"
+    );
+    assert!(
+        most <= 32,
+        "at most delivery_per_instance (32) at once, saw {most}"
+    );
+
+    // Per post, the announces arrived in the order they were queued.
+    let mut per_post: HashMap<String, Vec<String>> = HashMap::new();
+    for (_, v) in remote
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| v["type"] == "Announce")
+    {
+        per_post.entry(subject(v)).or_default().push(inner_type(v));
+    }
+    assert_eq!(per_post.len(), 20, "{per_post:?}");
+    for (post, kinds) in &per_post {
+        assert_eq!(
+            kinds,
+            // (an edit is also announced as the bare, updated object, for Mastodon)
+            &["Create", "Page", "Update", "Page", "Delete"],
+            "post {post}"
+        );
+    }
+    // Nothing twice.
+    let mut ids: Vec<String> = remote
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, v)| v["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "no activity delivered twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_postgresql_queue_and_send_nothing_twice() {
+    let remote = start_remote(Duration::from_millis(40)).await;
+    let pg = test_db(Backend::Postgres).await;
+    // Few in flight per process, so that the work takes long enough to be shared.
+    let tuning = "delivery_concurrency = 4\ndelivery_per_instance = 4\n";
+    let first = TestServer::start_named("alpha.test", &pg.url, tuning).await;
+    let second = first.another_process().await;
+    let alice = User::create(&first, "alice").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let group = format!("{}/c/woodwork", first.base_url);
+    let followers = 12;
+    for n in 0..followers {
+        remote.follow(&first, &group, n).await;
+    }
+    poll_until(WAIT, "the Accepts", || async {
+        (remote.count(|v| v["type"] == "Accept") == followers).then_some(())
+    })
+    .await;
+    let posts = 25;
+    for n in 0..posts {
+        alice
+            .post(
+                "/communities/woodwork/posts",
+                json!({ "title": format!("Post {n}"), "body": "x" }),
+            )
+            .await;
+    }
+    // Each post is announced twice (the Create and the bare Page) to each follower's inbox.
+    let expected = posts * 2 * followers;
+    poll_until(WAIT, "every announce", || async {
+        (remote.count(|v| v["type"] == "Announce") >= expected).then_some(())
+    })
+    .await;
+    // The queue is empty, then nothing more arrives: no second copy is on its way.
+    poll_until(WAIT, "the queue to drain", || async {
+        let out = first.cli(&["admin", "federation", "status", "--json"], "");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (v["pending_deliveries"] == 0).then_some(())
+    })
+    .await;
+    let received = remote.received.lock().unwrap().clone();
+    let mut pairs: Vec<(String, String)> = received
+        .iter()
+        .filter(|(_, v)| v["type"] == "Announce")
+        .map(|(inbox, v)| {
+            (
+                inbox.clone(),
+                v["id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs.len(),
+        expected,
+        "each announce reached each inbox exactly once"
+    );
+    pairs.sort();
+    pairs.dedup();
+    assert_eq!(pairs.len(), expected, "no (inbox, activity) twice");
+
+    // Both processes did part of the work.
+    let delivered = |port: u16| async move {
+        let text = client()
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find(|l| l.starts_with("guildhall_deliveries_total{result=\"delivered\"}"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    let (a, b) = (delivered(first.port).await, delivered(second.port).await);
+    assert_eq!(
+        a + b,
+        received.len(),
+        "every delivery was made by one of the two (first {a}, second {b})"
+    );
+    assert!(
+        a > 0 && b > 0,
+        "both processes delivered (first {a}, second {b})"
+    );
+}
