@@ -219,3 +219,106 @@ async fn html_forms_take_part_and_refuse_other_sites(b: Backend) {
     let home = page(&state, "/", &cookie).await;
     assert!(home.body.contains("Log in"));
 }
+
+on_both_stores!(anonymous_page_views_are_kept_briefly_and_local_changes_show_at_once);
+
+async fn anonymous_page(state: &AppState, path: &str) -> Reply {
+    let req = Request::get(path)
+        .header(header::ACCEPT, "text/html")
+        .body(Body::empty())
+        .unwrap();
+    send(state, req).await
+}
+
+async fn anonymous_page_views_are_kept_briefly_and_local_changes_show_at_once(b: Backend) {
+    // A long keep time, so that what is kept is certain within the test.
+    let (state, _db) = test_state(b, "page_cache_ms = 600000\n").await;
+    let r = form(
+        &state,
+        "/register",
+        "username=alice&password=correct+horse+battery",
+        None,
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = form(
+        &state,
+        "/login",
+        "username=alice&password=correct+horse+battery",
+        None,
+        ORIGIN,
+    )
+    .await;
+    let cookie = r.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let alice =
+        guildhall::domain::accounts::authenticate(&state, cookie.split('=').nth(1).unwrap())
+            .await
+            .unwrap()
+            .person;
+    let community = guildhall::domain::communities::create(
+        &state,
+        &alice,
+        guildhall::domain::communities::NewCommunityInput {
+            name: "woodwork".into(),
+            title: "Woodwork".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let before = anonymous_page(&state, "/c/woodwork").await;
+    assert_eq!(before.status, StatusCode::OK);
+    assert!(before.body.contains("No posts yet"), "{}", before.body);
+
+    // A change that is not a local request (as one arriving by federation): anonymous
+    // readers get the kept page, a signed-in reader the fresh one.
+    guildhall::domain::posts::create_post(
+        &state,
+        &alice,
+        &community,
+        guildhall::domain::posts::NewPostInput {
+            title: "Arrived quietly".into(),
+            body: "x".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let kept = anonymous_page(&state, "/c/woodwork").await;
+    assert_eq!(kept.body, before.body, "the anonymous view is kept");
+    assert_eq!(
+        kept.headers[header::CONTENT_TYPE],
+        before.headers[header::CONTENT_TYPE]
+    );
+    let fresh = page(&state, "/c/woodwork", &cookie).await;
+    assert!(fresh.body.contains("Arrived quietly"), "{}", fresh.body);
+
+    // A local change through a form empties the cache at once.
+    let r = form(
+        &state,
+        &format!("/community/{}/posts", community.id),
+        "title=Posted+here&body=y&url=",
+        Some(&cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let after = anonymous_page(&state, "/c/woodwork").await;
+    assert!(
+        after.body.contains("Arrived quietly") && after.body.contains("Posted here"),
+        "{}",
+        after.body
+    );
+    // A page that does not exist is not kept as one.
+    assert_eq!(
+        anonymous_page(&state, "/c/nothing").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -36,6 +36,7 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     pub request_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
+    pub page_cache_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

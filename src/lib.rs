@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod federation;
 pub mod metrics;
+pub mod pagecache;
 pub mod ratelimit;
 pub mod state;
 pub mod store;
@@ -48,6 +49,10 @@ pub async fn app(state: AppState) -> anyhow::Result<Router> {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::reads,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pagecache::middleware,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

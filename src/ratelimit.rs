@@ -167,7 +167,6 @@ pub async fn reads(State(state): State<AppState>, req: Request, next: Next) -> R
     next.run(req).await
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,8 @@ pub struct App {
     pub public_keys: crate::federation::keys::PublicKeyCache,
     /// Database connections reads may take at once (see `ratelimit::reads`).
     pub read_slots: tokio::sync::Semaphore,
+    /// Anonymous page views, kept for a moment (see `pagecache`).
+    pub page_cache: crate::pagecache::PageCache,
 }
 
 impl Deref for AppState {
@@ -63,6 +65,7 @@ impl AppState {
             metrics: crate::metrics::Metrics::default(),
             public_keys: Default::default(),
             read_slots: crate::ratelimit::read_slots(config.database.max_connections),
+            page_cache: crate::pagecache::PageCache::new(config.server.page_cache_ms),
             config,
             db,
             instance_keys: keys,

@@ -33,6 +33,8 @@ struct Args {
     followers: usize,
     preload_communities: usize,
     preload_posts: usize,
+    processes: usize,
+    sign: usize,
 }
 
 fn args() -> Args {
@@ -43,6 +45,8 @@ fn args() -> Args {
         followers: 1000,
         preload_communities: 0,
         preload_posts: 0,
+        processes: 1,
+        sign: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -54,10 +58,12 @@ fn args() -> Args {
             "--followers" => a.followers = v.parse().unwrap_or(a.followers),
             "--preload-communities" => a.preload_communities = v.parse().unwrap_or(0),
             "--preload-posts" => a.preload_posts = v.parse().unwrap_or(0),
+            "--processes" => a.processes = v.parse().unwrap_or(1).max(1),
+            "--sign" => a.sign = v.parse().unwrap_or(0),
             _ => {
                 eprintln!(
                     "usage: guildhall-bench [--server PATH] [--database URL] [--requests N] \
-                     [--followers K] [--preload-communities C --preload-posts P]"
+                     [--followers K] [--processes N (PostgreSQL)] [--preload-communities C --preload-posts P]"
                 );
                 std::process::exit(2);
             }
@@ -154,6 +160,8 @@ async fn start_remote() -> Remote {
 /// A `guildhall serve` under test, with its config.
 struct Server {
     child: Child,
+    /// More `guildhall serve` processes of the same instance (PostgreSQL only).
+    others: Vec<Child>,
     base_url: String,
     config_path: std::path::PathBuf,
     binary: String,
@@ -229,6 +237,12 @@ async fn start_server(
         &["admin", "create-community", "woodwork", "--owner", "owner"],
         "",
     );
+    run_cli(
+        &args.server,
+        &config_path,
+        &["admin", "create-community", "slowpoke", "--owner", "owner"],
+        "",
+    );
     before(&config_path, &base_url).await;
     let child = Command::new(&args.server)
         .arg("--config")
@@ -250,8 +264,40 @@ async fn start_server(
         assert!(Instant::now() < deadline, "server did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // More processes: same config and database, ports of their own; they share the queue.
+    let mut others = Vec::new();
+    for _ in 1..args.processes {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let text = std::fs::read_to_string(&config_path).unwrap();
+        let bind = text
+            .lines()
+            .find(|l| l.starts_with("bind = "))
+            .unwrap()
+            .to_string();
+        let other = config_path.with_file_name(format!("bench-{port}.toml"));
+        std::fs::write(
+            &other,
+            text.replace(&bind, &format!("bind = \"127.0.0.1:{port}\"")),
+        )
+        .unwrap();
+        others.push(
+            Command::new(&args.server)
+                .arg("--config")
+                .arg(&other)
+                .arg("serve")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start another server process"),
+        );
+    }
     Server {
         child,
+        others,
         base_url,
         config_path,
         binary: args.server.clone(),
@@ -317,11 +363,15 @@ async fn main() {
         "SQLite"
     };
     println!(
-        "backend: {backend}; machine: {} cores",
+        "backend: {backend}; processes: {}; machine: {} cores",
+        args.processes,
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
     );
+    if args.sign > 0 {
+        return sign_only(&remote.key, args.sign);
+    }
     if args.preload_posts > 0 || args.preload_communities > 0 {
         return preloaded(&args).await;
     }
@@ -434,13 +484,15 @@ async fn main() {
     )
     .await;
 
-    // Slow peer: one more follower, on an instance that answers after 200 ms.
+    // Slow peer: the only follower of another community, on an instance that answers after
+    // 200 ms; posts arrive there as fast as the inbox takes them.
     let slow = remote.slow_actor();
+    let slow_group = format!("{base_url}/c/slowpoke");
     let (h, b) = signed(
         &remote,
         &base_url,
         &slow,
-        json!({ "id": format!("{slow}/follow"), "type": "Follow", "actor": slow, "object": group }),
+        json!({ "id": format!("{slow}/follow"), "type": "Follow", "actor": slow, "object": slow_group }),
     );
     http.post(&inbox).headers(h).body(b).send().await.unwrap();
     wait_until(&remote.slow_received, 1, Duration::from_secs(60)).await;
@@ -452,7 +504,13 @@ async fn main() {
                 &remote,
                 &base_url,
                 &actor,
-                create(&actor, &format!("{actor}/slow-notes/{n}"), &group, n, None),
+                create(
+                    &actor,
+                    &format!("{actor}/slow-notes/{n}"),
+                    &slow_group,
+                    n,
+                    None,
+                ),
             )
         })
         .collect();
@@ -553,6 +611,9 @@ async fn main() {
         println!("thread: the root post was not found in the feed; skipped");
     }
     println!("memory: RSS after the run {} MiB", rss_kib(pid) / 1024);
+    for c in &mut server.others {
+        let _ = c.kill();
+    }
     let _ = server.child.kill();
     let _ = server.child.wait();
 }
@@ -758,4 +819,33 @@ fn rss_kib(pid: u32) -> u64 {
         })
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
+}
+
+/// Signatures per second on one core: RSA-2048, RSASSA-PKCS1-v1_5 / SHA-256 over a
+/// delivery's signing string, with our signing code (aws-lc-rs) and with the RustCrypto
+/// `rsa` crate that activitypub_federation uses.
+fn sign_only(key: &PrivateKey, n: usize) {
+    use rsa::pkcs8::DecodePrivateKey;
+    use sha2::Digest;
+    let text = "(request-target): post /inbox\nhost: example.test\ndate: Thu, 26 Nov 2026 19:00:00 GMT\n\
+                digest: SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\ncontent-type: application/activity+json";
+    let started = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(key.sign(text.as_bytes()).unwrap());
+    }
+    let ours = n as f64 / started.elapsed().as_secs_f64();
+    let (private, _) = guildhall::federation::keys::generate_pem_pair().unwrap();
+    let theirs = rsa::RsaPrivateKey::from_pkcs8_pem(&private).unwrap();
+    let m = (n / 10).max(1);
+    let started = Instant::now();
+    for _ in 0..m {
+        let hashed = sha2::Sha256::digest(text.as_bytes());
+        std::hint::black_box(
+            theirs
+                .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &hashed)
+                .unwrap(),
+        );
+    }
+    let rustcrypto = m as f64 / started.elapsed().as_secs_f64();
+    println!("signing, one core: aws-lc-rs {ours:.0}/s; RustCrypto rsa {rustcrypto:.0}/s");
 }

@@ -48,9 +48,9 @@ const RENEW_BELOW_MS: i64 = 30_000;
 const MAX_ATTEMPTS: i64 = 14;
 /// A lane holding this many deliveries (times its in-flight limit) takes no more for now:
 /// the rest are put off briefly, so one slow instance cannot fill the engine.
-const LANE_DEPTH_FACTOR: usize = 4;
+const LANE_DEPTH_FACTOR: usize = 32;
 /// How long deliveries turned away by a full lane wait before being claimed again.
-const PUT_OFF_MS: i64 = 2_000;
+const PUT_OFF_MS: i64 = 1_000;
 
 /// Starts the delivery engine of this process.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
@@ -107,7 +107,9 @@ impl Engine {
 
     /// The most claimed-but-unrecorded deliveries this process holds.
     fn capacity(&self) -> usize {
-        (self.state.config.federation.delivery_concurrency * 4).max(256)
+        // A claimed delivery costs a few hundred bytes here: a deep buffer keeps distant
+        // instances' lanes full while near ones are served.
+        (self.state.config.federation.delivery_concurrency * 32).max(2048)
     }
 
     async fn run(self: Arc<Self>) {
