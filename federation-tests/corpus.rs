@@ -334,10 +334,30 @@ async fn a_follower_of_a_lemmy_community_sees_everything(b: Backend, version: &s
         guildhall::domain::markdown::sanitize(&wanted)
     );
 
-    // Moderation we do not act on yet is acknowledged, not an error.
-    let mut moderation = vec![
-        "lock",
+    // Lock and Undo(Lock), relayed by the community that vouches for its moderator.
+    let locked = target(&f("lock"));
+    expect("lock", handle(&state, &f("lock")).await, Outcome::Done);
+    assert!(post(&state, &locked).await.expect("locked post").locked);
+    expect(
         "undo-lock",
+        handle(&state, &f("undo-lock")).await,
+        Outcome::Done,
+    );
+    assert!(!post(&state, &locked).await.unwrap().locked);
+    if version == "lemmy-1.0" {
+        // 1.0 also locks comments.
+        let comment = target(&f("lock-comment"));
+        let outcome = handle(&state, &f("lock-comment")).await;
+        if post(&state, &comment).await.is_some() {
+            expect("lock-comment", outcome, Outcome::Done);
+            assert!(post(&state, &comment).await.unwrap().locked);
+        } else {
+            expect("lock-comment", outcome, Outcome::Ignored);
+        }
+    }
+
+    // Moderation we do not act on yet is acknowledged, not an error.
+    let moderation = vec![
         "add-featured",
         "remove-featured",
         "add-mod",
@@ -346,9 +366,6 @@ async fn a_follower_of_a_lemmy_community_sees_everything(b: Backend, version: &s
         "block-user",
         "undo-block-user",
     ];
-    if version == "lemmy-1.0" {
-        moderation.push("lock-comment");
-    }
     for name in moderation {
         expect(name, handle(&state, &f(name)).await, Outcome::Ignored);
     }

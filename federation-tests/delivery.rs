@@ -27,8 +27,8 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// A remote instance: actors `/users/{n}` (one key for all), each with its own inbox
 /// `/users/{n}/inbox` that answers after `delay` and records what it received.
-struct Remote {
-    base: String,
+pub(crate) struct Remote {
+    pub(crate) base: String,
     key: PrivateKey,
     /// (inbox path, activity JSON) in arrival order.
     received: Arc<Mutex<Vec<(String, Value)>>>,
@@ -36,7 +36,7 @@ struct Remote {
     most_in_flight: Arc<AtomicUsize>,
 }
 
-async fn start_remote(delay: Duration) -> Remote {
+pub(crate) async fn start_remote(delay: Duration) -> Remote {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!(
         "http://remote.test:{}",
@@ -92,8 +92,14 @@ impl Remote {
     async fn follow(&self, server: &TestServer, group: &str, n: usize) {
         let actor = format!("{}/users/{n}", self.base);
         let body = json!({ "id": format!("{}/follows/{n}", self.base), "type": "Follow",
-                           "actor": actor, "object": group })
-        .to_string();
+                           "actor": actor, "object": group });
+        let status = self.send(server, &actor, body).await;
+        assert!((200..300).contains(&status), "follow {n}: {status}");
+    }
+
+    /// POSTs `body` to `server`'s shared inbox, signed by `actor`; the status.
+    pub(crate) async fn send(&self, server: &TestServer, actor: &str, body: Value) -> u16 {
+        let body = body.to_string();
         let url = url::Url::parse(&format!("{}/inbox", server.base_url)).unwrap();
         let mut h = HeaderMap::new();
         h.insert(
@@ -118,7 +124,7 @@ impl Remote {
             .send()
             .await
             .unwrap();
-        assert!(r.status().is_success(), "follow {n}: {}", r.status());
+        r.status().as_u16()
     }
 
     fn count(&self, pred: impl Fn(&Value) -> bool) -> usize {

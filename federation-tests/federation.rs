@@ -10,7 +10,7 @@ use crate::support::{
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
 /// A signed-in user on a test server, driving its JSON API.
 pub(crate) struct User {
@@ -76,7 +76,7 @@ impl User {
 }
 
 /// Polls `user`'s view of a community feed until a post matches `pred`.
-async fn wait_for_post(
+pub(crate) async fn wait_for_post(
     user: &User,
     community: &str,
     what: &str,
@@ -115,7 +115,7 @@ async fn wait_for_reply(
     .await
 }
 
-async fn wait_follow_accepted(user: &User, handle: &str) {
+pub(crate) async fn wait_follow_accepted(user: &User, handle: &str) {
     poll_until(WAIT, "the follow to be accepted", || async {
         let follows = user.get("/accounts/me/follows").await;
         follows

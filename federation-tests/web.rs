@@ -184,6 +184,40 @@ async fn html_forms_take_part_and_refuse_other_sites(b: Backend) {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let thread = page(&state, &format!("/thread/{post_id}"), &cookie).await;
     assert!(thread.body.contains("Edited title") && thread.body.contains("New text"));
+    // Alice moderates her community: she locks the thread (no more replies), then unlocks it.
+    assert!(thread.body.contains("Lock thread"), "{}", thread.body);
+    let r = form(
+        &state,
+        &format!("/thread/{post_id}/lock"),
+        "locked=true&reason=Answered",
+        Some(&cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let thread = page(&state, &format!("/thread/{post_id}"), &cookie).await;
+    assert!(thread.body.contains("takes no new replies") && thread.body.contains("Unlock thread"));
+    let replies = count(&state, "posts").await;
+    let r = form(
+        &state,
+        &format!("/thread/{post_id}/reply"),
+        "body=Too+late",
+        Some(&cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(count(&state, "posts").await, replies);
+    let r = form(
+        &state,
+        &format!("/thread/{post_id}/lock"),
+        "locked=false",
+        Some(&cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(count(&state, "modlog").await, 2);
     let r = form(
         &state,
         &format!("/thread/{post_id}/delete"),

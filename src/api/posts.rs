@@ -37,6 +37,8 @@ pub fn router() -> Router<AppState> {
         .route("/posts/{id}", get(thread).patch(edit).delete(delete))
         .route("/posts/{id}/replies", post(reply))
         .route("/posts/{id}/vote", post(vote))
+        .route("/posts/{id}/lock", post(lock))
+        .route("/communities/{handle}/modlog", get(modlog))
         .route("/accounts/me/follows", get(my_follows))
 }
 
@@ -70,6 +72,8 @@ pub struct PostView {
     pub downvotes: i64,
     pub reply_count: i64,
     pub deleted: bool,
+    /// Locked by a moderator: no new replies.
+    pub locked: bool,
     pub local: bool,
     pub published: chrono::DateTime<chrono::Utc>,
     pub updated: Option<chrono::DateTime<chrono::Utc>>,
@@ -105,6 +109,7 @@ pub async fn view(conn: &mut AnyConnection, p: DbPost) -> AppResult<PostView> {
         downvotes: p.downvotes,
         reply_count: p.reply_count,
         deleted: gone,
+        locked: p.locked,
         local: p.local,
         published: time_of(p.published),
         updated: p.updated.map(time_of),
@@ -285,6 +290,61 @@ async fn vote(
     let updated = posts::vote(&state, &user.person, &p, input.value).await?;
     let mut conn = state.db.pool.acquire().await?;
     Ok(Json(view(&mut conn, updated).await?))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockInput {
+    locked: bool,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// A moderator locks or unlocks a post or reply.
+async fn lock(
+    State(state): State<AppState>,
+    Auth(user, _): Auth,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<LockInput>,
+) -> AppResult<Json<PostView>> {
+    let p = {
+        let mut conn = state.db.pool.acquire().await?;
+        load(&mut conn, id).await?
+    };
+    let updated = crate::domain::moderation::lock(
+        &state,
+        &user.person,
+        &p,
+        input.locked,
+        input.reason.as_deref(),
+    )
+    .await?;
+    let mut conn = state.db.pool.acquire().await?;
+    Ok(Json(view(&mut conn, updated).await?))
+}
+
+#[derive(serde::Deserialize)]
+struct ModlogQuery {
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct ModlogPage {
+    items: Vec<store::modlog::ModlogEntry>,
+}
+
+/// A community's public moderation log, newest first (`before` = an entry id, for paging).
+async fn modlog(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    ApiQuery(q): ApiQuery<ModlogQuery>,
+) -> AppResult<Json<ModlogPage>> {
+    let mut conn = state.db.pool.acquire().await?;
+    let community = community_by_handle(&mut conn, &handle).await?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let items = store::modlog::for_community(&mut conn, community.id, q.before, limit).await?;
+    Ok(Json(ModlogPage { items }))
 }
 
 #[derive(Serialize)]

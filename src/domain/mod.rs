@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod communities;
 pub mod follows;
 pub mod markdown;
+pub mod moderation;
 pub mod posts;
 pub mod validate;
 

@@ -115,6 +115,12 @@ pub async fn create_reply(
         ));
     }
     let mut tx = state.db.begin().await?;
+    if super::moderation::replies_closed(&mut tx, parent).await? {
+        return Err(AppError::forbidden(
+            "locked",
+            "this thread is locked: it takes no new replies",
+        ));
+    }
     let community = store::communities::find_by_id(&mut tx, parent.community_id).await?;
     let html = markdown::to_html(body);
     let ap_id = state.new_id("post");

@@ -9,6 +9,7 @@ pub mod communities;
 pub mod deliveries;
 pub mod instance;
 pub mod instances;
+pub mod modlog;
 pub mod people;
 pub mod posts;
 

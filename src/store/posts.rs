@@ -30,6 +30,8 @@ pub struct DbPost {
     pub downvotes: i64,
     pub reply_count: i64,
     pub last_activity: i64,
+    /// Locked by a moderator: no new replies.
+    pub locked: bool,
 }
 
 impl DbPost {
@@ -65,6 +67,7 @@ impl FromRow<'_, AnyRow> for DbPost {
             downvotes: r.try_get("downvotes")?,
             reply_count: r.try_get("reply_count")?,
             last_activity: r.try_get("last_activity")?,
+            locked: r.try_get::<i64, _>("locked")? != 0,
         })
     }
 }
@@ -73,7 +76,7 @@ macro_rules! post_columns {
     () => {
         "id, ap_id, community_id, author_id, parent_id, root_id, depth, kind, title, \
          content_html, source, url, sensitive, local, published, updated, deleted, removed, \
-         score, upvotes, downvotes, reply_count, last_activity"
+         score, upvotes, downvotes, reply_count, last_activity, locked"
     };
 }
 
@@ -375,4 +378,18 @@ pub async fn vote_of(
             .await?
             .unwrap_or(0),
     )
+}
+
+/// Locks or unlocks a post or reply; false if it already was.
+pub async fn set_locked(
+    conn: &mut AnyConnection,
+    id: i64,
+    locked: bool,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE posts SET locked = $2 WHERE id = $1 AND locked <> $2")
+        .bind(id)
+        .bind(super::flag(locked))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }

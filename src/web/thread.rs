@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/thread/{id}/reply", post(reply))
         .route("/thread/{id}/vote", post(vote))
         .route("/thread/{id}/delete", post(delete))
+        .route("/thread/{id}/lock", post(lock))
         .route("/thread/{id}/edit", get(edit_form).post(edit))
 }
 
@@ -124,9 +125,38 @@ async fn thread_page(
         &viewer,
         votes.get(&root.id).copied().unwrap_or(0),
     ));
+    if root.locked {
+        body.push_str(
+            "<p class=\"muted\"><strong>Locked</strong>: this thread takes no new replies.</p>",
+        );
+    }
+    let moderator = match viewer.user() {
+        Some(u) if community.local => {
+            store::communities::has_role(&mut conn, community.id, u.person.id, "moderator").await?
+        }
+        _ => false,
+    };
+    if moderator {
+        let (value, label) = if root.locked {
+            ("false", "Unlock")
+        } else {
+            ("true", "Lock")
+        };
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"/thread/{id}/lock\"><input type=\"hidden\" \
+             name=\"locked\" value=\"{value}\"><input name=\"reason\" placeholder=\"Reason \
+             (optional)\" maxlength=\"1000\"> <button>{label} thread</button></form>",
+            id = root.id
+        );
+    }
     body.push_str("<section><h2>Replies</h2>");
+    let mut children: HashMap<Option<i64>, Vec<&DbPost>> = HashMap::new();
+    for r in &replies {
+        children.entry(r.parent_id).or_default().push(r);
+    }
     let view = ThreadView {
-        all: &replies,
+        children: &children,
         names: &names,
         votes: &votes,
         viewer: &viewer,
@@ -137,7 +167,9 @@ async fn thread_page(
 }
 
 struct ThreadView<'a> {
-    all: &'a [DbPost],
+    /// Replies by parent id, in thread order (built once: a long thread is not rescanned
+    /// for every reply).
+    children: &'a HashMap<Option<i64>, Vec<&'a DbPost>>,
     names: &'a HashMap<i64, String>,
     votes: &'a HashMap<i64, i64>,
     viewer: &'a Viewer,
@@ -145,7 +177,11 @@ struct ThreadView<'a> {
 
 impl ThreadView<'_> {
     fn replies(&self, parent: Option<i64>, depth: usize) -> String {
-        let children: Vec<_> = self.all.iter().filter(|r| r.parent_id == parent).collect();
+        let children = self
+            .children
+            .get(&parent)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         if children.is_empty() || depth > 200 {
             return String::new();
         }
@@ -250,6 +286,29 @@ async fn vote(
     let st = state.clone();
     act(&state, &viewer, &headers, id, |u, p| async move {
         posts::vote(&st, &u.person, &p, f.value).await?;
+        Ok(thread_url(&p))
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+struct LockForm {
+    locked: bool,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn lock(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<LockForm>,
+) -> Response {
+    let st = state.clone();
+    act(&state, &viewer, &headers, id, |u, p| async move {
+        let reason = Some(f.reason.trim()).filter(|r| !r.is_empty());
+        crate::domain::moderation::lock(&st, &u.person, &p, f.locked, reason).await?;
         Ok(thread_url(&p))
     })
     .await

@@ -4,7 +4,7 @@
 use super::{
     ActorRef, Outcome, deletion, dispatch, find_or_fetch_actor,
     following::strip_context,
-    same_origin,
+    locking, same_origin,
     send::{self, Delivery},
     type_of, url_field,
 };
@@ -191,7 +191,7 @@ async fn receive_activity(
     let trusted = same_origin(&inner_id, &group.ap_id).is_ok();
     let kind = type_of(&inner).unwrap_or_default().to_string();
     match kind.as_str() {
-        "Create" | "Update" | "Like" | "Dislike" | "Undo" | "Delete" => {}
+        "Create" | "Update" | "Like" | "Dislike" | "Undo" | "Delete" | "Lock" => {}
         other => {
             tracing::info!(kind = other, group = %group.ap_id, "ignoring a relayed activity we do not handle yet");
             return Ok(Outcome::Ignored);
@@ -221,6 +221,11 @@ async fn receive_activity(
                 }
             }
             deletion::apply(inner, inner_actor, data, Some(group), true).await
+        }
+        "Lock" => locking::apply(&inner, &inner, inner_actor, data, Some(group), true).await,
+        "Undo" if type_of(&inner["object"]) == Some("Lock") => {
+            let lock = inner["object"].clone();
+            locking::apply(&lock, &inner, inner_actor, data, Some(group), false).await
         }
         "Undo" if type_of(&inner["object"]) == Some("Delete") => {
             let undone = inner["object"].clone();

@@ -95,16 +95,25 @@ pub async fn receive(
     relay_if_local(&json, &post, data).await
 }
 
-/// Refuses a top-level post in a local community restricted to moderators.
+/// Refuses a reply in a locked thread, and a top-level post in a local community
+/// restricted to moderators.
 async fn check_may_post(
     obj: &PostObject,
     author: &DbPerson,
     data: &Data<AppState>,
 ) -> Result<(), AppError> {
-    if obj.in_reply_to.is_some() {
+    let mut conn = data.db.pool.acquire().await?;
+    if let Some(parent) = &obj.in_reply_to {
+        if let Some(p) = store::posts::find_by_ap_id(&mut conn, parent.as_str()).await?
+            && crate::domain::moderation::replies_closed(&mut conn, &p).await?
+        {
+            return Err(AppError::forbidden(
+                "locked",
+                "this thread is locked: it takes no new replies",
+            ));
+        }
         return Ok(());
     }
-    let mut conn = data.db.pool.acquire().await?;
     let addresses = obj.addresses().into_iter().chain(obj.mentions());
     for address in addresses.take(crate::federation::objects::post::MAX_ADDRESSES) {
         if let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await?

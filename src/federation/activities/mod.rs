@@ -6,6 +6,7 @@ pub mod announce;
 pub mod create;
 pub mod deletion;
 pub mod following;
+pub mod locking;
 pub mod send;
 pub mod voting;
 
@@ -154,6 +155,7 @@ pub async fn dispatch(
         "Like" | "Dislike" => voting::receive(json, actor, data).await,
         "Undo" => receive_undo(json, actor, data).await,
         "Announce" => announce::receive(json, actor, data).await,
+        "Lock" => locking::apply(&json, &json, actor, data, None, true).await,
         other => {
             tracing::info!(kind = other, "ignoring an activity type we do not handle");
             Ok(Outcome::Ignored)
@@ -183,6 +185,7 @@ async fn receive_undo(
         Some("Follow") => following::receive_undo_follow(&json, inner, actor, data).await,
         Some("Like") | Some("Dislike") => voting::receive_undo(&json, inner, actor, data).await,
         Some("Delete") => deletion::receive_undo(&json, inner, actor, data).await,
+        Some("Lock") => locking::apply(&inner, &json, actor, data, None, false).await,
         other => {
             tracing::info!(kind = ?other, "ignoring an Undo of a type we do not handle");
             Ok(Outcome::Ignored)

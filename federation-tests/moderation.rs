@@ -1,0 +1,156 @@
+//! Moderation between real instances (issue #6): a moderator on alpha locks a thread that
+//! people on beta follow; the lock, its reason and its undoing federate, replies are refused
+//! on both sides while it lasts, and both instances log it.
+
+use crate::{
+    delivery::start_remote,
+    federation::{User, WAIT, wait_follow_accepted, wait_for_post},
+    support::{poll_until, process::TestServer},
+};
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moderator_locks_and_unlocks_a_thread_across_instances() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let beta = TestServer::start_named("beta.test", "", "").await;
+    let alice = User::create(&alpha, "alice").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let handle = format!("woodwork@alpha.test:{}", alpha.port);
+    let bob = User::create(&beta, "bob").await;
+    bob.get(&format!("/resolve?q=!{handle}")).await;
+    bob.post(&format!("/communities/{handle}/follow"), json!({}))
+        .await;
+    wait_follow_accepted(&bob, &handle).await;
+
+    let post = alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "Sharpening", "body": "Stones?" }),
+        )
+        .await;
+    let post_id = post["id"].as_i64().unwrap();
+    let on_beta = wait_for_post(&bob, &handle, "the post on beta", |p| {
+        p["title"] == "Sharpening"
+    })
+    .await;
+    assert_eq!(on_beta["locked"], false);
+    let beta_id = on_beta["id"].as_i64().unwrap();
+
+    // Only a moderator may lock.
+    let (s, v) = bob
+        .call(
+            reqwest::Method::POST,
+            &format!("/posts/{beta_id}/lock"),
+            Some(json!({ "locked": true })),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+
+    // Alice locks it with a reason: beta learns of it.
+    let locked = alice
+        .post(
+            &format!("/posts/{post_id}/lock"),
+            json!({ "locked": true, "reason": "Answered, thanks" }),
+        )
+        .await;
+    assert_eq!(locked["locked"], true);
+    poll_until(WAIT, "the lock on beta", || async {
+        let t = bob.get(&format!("/posts/{beta_id}")).await;
+        (t["post"]["locked"] == true || t["locked"] == true).then_some(())
+    })
+    .await;
+
+    // While locked, nobody replies: not on alpha, not through beta.
+    let (s, v) = alice
+        .call(
+            reqwest::Method::POST,
+            &format!("/posts/{post_id}/replies"),
+            Some(json!({ "body": "One more" })),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(v["error"], "locked", "{v}");
+    let (s, v) = bob
+        .call(
+            reqwest::Method::POST,
+            &format!("/posts/{beta_id}/replies"),
+            Some(json!({ "body": "Me too" })),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+
+    // A reply sent straight to alpha by someone else's server is refused too.
+    let remote = start_remote(std::time::Duration::ZERO).await;
+    let mallory = format!("{}/users/7", remote.base);
+    let post_ap_id = post["ap_id"].as_str().unwrap();
+    let reply = json!({
+        "id": format!("{mallory}/create/1"), "type": "Create", "actor": mallory,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": { "type": "Note", "id": format!("{mallory}/notes/1"), "attributedTo": mallory,
+                    "inReplyTo": post_ap_id, "content": "<p>Sneaking in</p>",
+                    "to": ["https://www.w3.org/ns/activitystreams#Public"] }
+    });
+    assert_eq!(remote.send(&alpha, &mallory, reply).await, 403);
+    let t = alice.get(&format!("/posts/{post_id}")).await;
+    assert_eq!(t["replies"].as_array().unwrap().len(), 0, "{t}");
+
+    // Both instances log it, with the reason.
+    let log = alice.get("/communities/woodwork/modlog").await;
+    let first = &log["items"][0];
+    assert_eq!(first["action"], "lock", "{log}");
+    assert_eq!(first["reason"], "Answered, thanks", "{log}");
+    assert!(
+        first["actor"].as_str().unwrap().ends_with("/u/alice"),
+        "{log}"
+    );
+    poll_until(WAIT, "the lock in beta's log", || async {
+        let log = bob.get(&format!("/communities/{handle}/modlog")).await;
+        (log["items"][0]["action"] == "lock").then_some(())
+    })
+    .await;
+
+    // Unlocked: replies flow again, across instances.
+    alice
+        .post(
+            &format!("/posts/{post_id}/lock"),
+            json!({ "locked": false }),
+        )
+        .await;
+    poll_until(WAIT, "the unlock on beta", || async {
+        let t = bob.get(&format!("/posts/{beta_id}")).await;
+        (t["post"]["locked"] == false || t["locked"] == false).then_some(())
+    })
+    .await;
+    bob.post(
+        &format!("/posts/{beta_id}/replies"),
+        json!({ "body": "Thanks!" }),
+    )
+    .await;
+    poll_until(WAIT, "bob's reply on alpha", || async {
+        let t: Value = alice.get(&format!("/posts/{post_id}")).await;
+        t["replies"]
+            .as_array()?
+            .iter()
+            .any(|r| {
+                r["body_html"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("Thanks!")
+            })
+            .then_some(())
+    })
+    .await;
+    let log = alice.get("/communities/woodwork/modlog").await;
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["unlock", "lock"], "{log}");
+}

@@ -1,0 +1,78 @@
+//! Moderation use-cases shared by the API, the web pages and federation: locking threads,
+//! and the moderation log (issue #6; more actions join here).
+
+use crate::{
+    error::{AppError, AppResult},
+    federation::activities::{locking, send},
+    state::AppState,
+    store::{self, modlog::NewEntry, people::DbPerson, posts::DbPost},
+};
+use sqlx::AnyConnection;
+
+/// Whether replies to `parent` are closed: it, or the post it belongs to, is locked.
+pub async fn replies_closed(
+    conn: &mut AnyConnection,
+    parent: &DbPost,
+) -> Result<bool, sqlx::Error> {
+    if parent.locked {
+        return Ok(true);
+    }
+    match parent.root_id {
+        Some(root) => Ok(store::posts::find_by_id(conn, root)
+            .await?
+            .is_some_and(|r| r.locked)),
+        None => Ok(false),
+    }
+}
+
+/// A moderator of the post's community locks (or unlocks) a post or reply: no new replies
+/// while locked. Logged, and federated as Lemmy does (`Lock` / `Undo(Lock)`).
+pub async fn lock(
+    state: &AppState,
+    moderator: &DbPerson,
+    post: &DbPost,
+    locked: bool,
+    reason: Option<&str>,
+) -> AppResult<DbPost> {
+    if let Some(r) = reason {
+        super::validate::text("reason", r, 1_000, false)?;
+    }
+    let mut tx = state.db.begin().await?;
+    let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
+    if !community.local {
+        // Moderating a remote community from here needs its roles (later part of #6).
+        return Err(AppError::forbidden(
+            "remote_community",
+            "this community is moderated on its own instance",
+        ));
+    }
+    if !store::communities::has_role(&mut tx, community.id, moderator.id, "moderator").await? {
+        return Err(AppError::forbidden(
+            "not_a_moderator",
+            "only a moderator of the community can lock or unlock",
+        ));
+    }
+    if store::posts::set_locked(&mut tx, post.id, locked).await? {
+        let activity = locking::activity(state, moderator, &community, post, locked, reason);
+        store::modlog::insert(
+            &mut tx,
+            NewEntry {
+                community_id: community.id,
+                actor_id: Some(moderator.id),
+                action: if locked { "lock" } else { "unlock" },
+                post_id: Some(post.id),
+                person_id: None,
+                reason,
+                activity_id: activity["id"].as_str(),
+            },
+        )
+        .await?;
+        locking::federate(&mut tx, state, &activity, moderator, &community).await?;
+    }
+    let updated = store::posts::find_by_id(&mut tx, post.id)
+        .await?
+        .ok_or(AppError::NotFound("post"))?;
+    tx.commit().await?;
+    send::wake(state);
+    Ok(updated)
+}

@@ -1,0 +1,79 @@
+//! The moderation log: every moderation action on a community, local or received.
+
+use super::now_ms;
+use sqlx::{AnyConnection, Row};
+
+/// One logged action, with the names a reader needs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModlogEntry {
+    pub id: i64,
+    /// `lock`, `unlock`, … (see `domain::moderation`).
+    pub action: String,
+    /// The moderator's ActivityPub id (hidden by the reader when the community asks).
+    pub actor: Option<String>,
+    pub post: Option<String>,
+    pub person: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: i64,
+}
+
+/// What to log.
+pub struct NewEntry<'a> {
+    pub community_id: i64,
+    pub actor_id: Option<i64>,
+    pub action: &'a str,
+    pub post_id: Option<i64>,
+    pub person_id: Option<i64>,
+    pub reason: Option<&'a str>,
+    pub activity_id: Option<&'a str>,
+}
+
+pub async fn insert(conn: &mut AnyConnection, e: NewEntry<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO modlog (community_id, actor_id, action, post_id, person_id, reason, \
+         activity_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(e.community_id)
+    .bind(e.actor_id)
+    .bind(e.action)
+    .bind(e.post_id)
+    .bind(e.person_id)
+    .bind(e.reason)
+    .bind(e.activity_id)
+    .bind(now_ms())
+    .fetch_one(conn)
+    .await
+}
+
+/// A community's log, newest first, before entry `before` (keyset paging).
+pub async fn for_community(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ModlogEntry>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.action, a.ap_id AS actor, p.ap_id AS post, t.ap_id AS person, m.reason, \
+         m.created_at FROM modlog m LEFT JOIN people a ON a.id = m.actor_id \
+         LEFT JOIN posts p ON p.id = m.post_id LEFT JOIN people t ON t.id = m.person_id \
+         WHERE m.community_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3",
+    )
+    .bind(community_id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ModlogEntry {
+                id: r.try_get("id")?,
+                action: r.try_get("action")?,
+                actor: r.try_get("actor")?,
+                post: r.try_get("post")?,
+                person: r.try_get("person")?,
+                reason: r.try_get("reason")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
