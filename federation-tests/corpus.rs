@@ -356,10 +356,31 @@ async fn a_follower_of_a_lemmy_community_sees_everything(b: Backend, version: &s
         }
     }
 
+    // Pin and unpin: Add/Remove with the community's featured collection as target.
+    let pinned = target(&f("add-featured"));
+    expect(
+        "add-featured",
+        handle(&state, &f("add-featured")).await,
+        Outcome::Done,
+    );
+    assert!(post(&state, &pinned).await.expect("pinned post").featured);
+    // (the capture unpins another post than the one it pinned)
+    let unpinned = target(&f("remove-featured"));
+    expect(
+        "remove-featured",
+        handle(&state, &f("remove-featured")).await,
+        Outcome::Done,
+    );
+    if let Some(p) = post(&state, &unpinned).await {
+        assert!(!p.featured);
+    }
+    assert_eq!(
+        post(&state, &pinned).await.unwrap().featured,
+        pinned != unpinned
+    );
+
     // Moderation we do not act on yet is acknowledged, not an error.
     let moderation = vec![
-        "add-featured",
-        "remove-featured",
         "add-mod",
         "remove-mod",
         "update-group",

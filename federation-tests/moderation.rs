@@ -145,6 +145,45 @@ async fn a_moderator_locks_and_unlocks_a_thread_across_instances() {
             .then_some(())
     })
     .await;
+    // Pinned: beta sees it, and alpha's featured collection holds the Page.
+    let (s, v) = bob
+        .call(
+            reqwest::Method::POST,
+            &format!("/posts/{beta_id}/pin"),
+            Some(json!({ "pinned": true })),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+    let pinned = alice
+        .post(&format!("/posts/{post_id}/pin"), json!({ "pinned": true }))
+        .await;
+    assert_eq!(pinned["featured"], true);
+    poll_until(WAIT, "the pin on beta", || async {
+        let t = bob.get(&format!("/posts/{beta_id}")).await;
+        (t["post"]["featured"] == true).then_some(())
+    })
+    .await;
+    let featured: Value = alpha
+        .get("/c/woodwork/featured", "application/activity+json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(featured["totalItems"], 1, "{featured}");
+    assert_eq!(
+        featured["orderedItems"][0]["id"], post["ap_id"],
+        "{featured}"
+    );
+    assert_eq!(featured["orderedItems"][0]["type"], "Page", "{featured}");
+    alice
+        .post(&format!("/posts/{post_id}/pin"), json!({ "pinned": false }))
+        .await;
+    poll_until(WAIT, "the unpin on beta", || async {
+        let t = bob.get(&format!("/posts/{beta_id}")).await;
+        (t["post"]["featured"] == false).then_some(())
+    })
+    .await;
+
     let log = alice.get("/communities/woodwork/modlog").await;
     let actions: Vec<&str> = log["items"]
         .as_array()
@@ -152,5 +191,5 @@ async fn a_moderator_locks_and_unlocks_a_thread_across_instances() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["unlock", "lock"], "{log}");
+    assert_eq!(actions, ["unpin", "pin", "unlock", "lock"], "{log}");
 }

@@ -217,7 +217,24 @@ async fn html_forms_take_part_and_refuse_other_sites(b: Backend) {
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(count(&state, "modlog").await, 2);
+    let r = form(
+        &state,
+        &format!("/thread/{post_id}/pin"),
+        "pinned=true",
+        Some(&cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let thread = page(&state, &format!("/thread/{post_id}"), &cookie).await;
+    assert!(thread.body.contains("Unpin post"), "{}", thread.body);
+    let feed = page(&state, "/c/woodwork", &cookie).await;
+    assert!(
+        feed.body.contains("<strong>Pinned</strong>"),
+        "{}",
+        feed.body
+    );
+    assert_eq!(count(&state, "modlog").await, 3);
     let r = form(
         &state,
         &format!("/thread/{post_id}/delete"),

@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/posts/{id}/replies", post(reply))
         .route("/posts/{id}/vote", post(vote))
         .route("/posts/{id}/lock", post(lock))
+        .route("/posts/{id}/pin", post(pin))
         .route("/communities/{handle}/modlog", get(modlog))
         .route("/accounts/me/follows", get(my_follows))
 }
@@ -74,6 +75,8 @@ pub struct PostView {
     pub deleted: bool,
     /// Locked by a moderator: no new replies.
     pub locked: bool,
+    /// Pinned by a moderator at the top of its community.
+    pub featured: bool,
     pub local: bool,
     pub published: chrono::DateTime<chrono::Utc>,
     pub updated: Option<chrono::DateTime<chrono::Utc>>,
@@ -110,6 +113,7 @@ pub async fn view(conn: &mut AnyConnection, p: DbPost) -> AppResult<PostView> {
         reply_count: p.reply_count,
         deleted: gone,
         locked: p.locked,
+        featured: p.featured,
         local: p.local,
         published: time_of(p.published),
         updated: p.updated.map(time_of),
@@ -319,6 +323,28 @@ async fn lock(
         input.reason.as_deref(),
     )
     .await?;
+    let mut conn = state.db.pool.acquire().await?;
+    Ok(Json(view(&mut conn, updated).await?))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PinInput {
+    pinned: bool,
+}
+
+/// A moderator pins or unpins a post.
+async fn pin(
+    State(state): State<AppState>,
+    Auth(user, _): Auth,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<PinInput>,
+) -> AppResult<Json<PostView>> {
+    let p = {
+        let mut conn = state.db.pool.acquire().await?;
+        load(&mut conn, id).await?
+    };
+    let updated = crate::domain::moderation::pin(&state, &user.person, &p, input.pinned).await?;
     let mut conn = state.db.pool.acquire().await?;
     Ok(Json(view(&mut conn, updated).await?))
 }

@@ -3,7 +3,7 @@
 
 use crate::{
     error::{AppError, AppResult},
-    federation::activities::{locking, send},
+    federation::activities::{featuring, locking, send},
     state::AppState,
     store::{self, modlog::NewEntry, people::DbPerson, posts::DbPost},
 };
@@ -68,6 +68,67 @@ pub async fn lock(
         )
         .await?;
         locking::federate(&mut tx, state, &activity, moderator, &community).await?;
+    }
+    let updated = store::posts::find_by_id(&mut tx, post.id)
+        .await?
+        .ok_or(AppError::NotFound("post"))?;
+    tx.commit().await?;
+    send::wake(state);
+    Ok(updated)
+}
+
+/// A moderator pins (or unpins) a top-level post at the top of its community: the Group's
+/// `featured` collection. Logged, and federated as Lemmy does (`Add` / `Remove`).
+pub async fn pin(
+    state: &AppState,
+    moderator: &DbPerson,
+    post: &DbPost,
+    pinned: bool,
+) -> AppResult<DbPost> {
+    if post.root_id.is_some() {
+        return Err(AppError::invalid(
+            "not_a_post",
+            "only posts are pinned, not replies",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
+    if !community.local {
+        return Err(AppError::forbidden(
+            "remote_community",
+            "this community is moderated on its own instance",
+        ));
+    }
+    if !store::communities::has_role(&mut tx, community.id, moderator.id, "moderator").await? {
+        return Err(AppError::forbidden(
+            "not_a_moderator",
+            "only a moderator of the community can pin or unpin",
+        ));
+    }
+    if store::posts::set_featured(&mut tx, post.id, pinned).await? {
+        let activity = featuring::activity(state, moderator, &community, post, pinned);
+        store::modlog::insert(
+            &mut tx,
+            NewEntry {
+                community_id: community.id,
+                actor_id: Some(moderator.id),
+                action: if pinned { "pin" } else { "unpin" },
+                post_id: Some(post.id),
+                person_id: None,
+                reason: None,
+                activity_id: activity["id"].as_str(),
+            },
+        )
+        .await?;
+        send::to_community(
+            &mut tx,
+            state,
+            moderator.ap_id.as_str(),
+            &community,
+            &activity,
+            None,
+        )
+        .await?;
     }
     let updated = store::posts::find_by_id(&mut tx, post.id)
         .await?

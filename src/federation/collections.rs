@@ -113,9 +113,15 @@ async fn community_featured(
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
     let c = local_community(&state, &name).await?;
-    Ok(ordered::<Url>(
+    let mut conn = state.db.pool.acquire().await?;
+    // Whole Page objects, as Lemmy serves (and reads) its featured collection.
+    let mut items = Vec::new();
+    for p in store::posts::featured_in(&mut conn, c.id).await? {
+        items.push(crate::federation::objects::post::post_json(&mut conn, p).await?);
+    }
+    Ok(ordered(
         state.url(&format!("/c/{}/featured", c.name)),
-        vec![],
+        items,
     ))
 }
 

@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
 /// Types we act on; anything else is acknowledged (202) without fetching anything.
 const HANDLED: &[&str] = &[
     "Follow", "Accept", "Reject", "Create", "Update", "Delete", "Like", "Dislike", "Undo",
-    "Announce", "Lock",
+    "Announce", "Lock", "Add", "Remove",
 ];
 
 async fn inbox(

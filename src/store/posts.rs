@@ -32,6 +32,8 @@ pub struct DbPost {
     pub last_activity: i64,
     /// Locked by a moderator: no new replies.
     pub locked: bool,
+    /// Pinned by a moderator: in the community's `featured` collection.
+    pub featured: bool,
 }
 
 impl DbPost {
@@ -68,6 +70,7 @@ impl FromRow<'_, AnyRow> for DbPost {
             reply_count: r.try_get("reply_count")?,
             last_activity: r.try_get("last_activity")?,
             locked: r.try_get::<i64, _>("locked")? != 0,
+            featured: r.try_get::<i64, _>("featured")? != 0,
         })
     }
 }
@@ -76,7 +79,7 @@ macro_rules! post_columns {
     () => {
         "id, ap_id, community_id, author_id, parent_id, root_id, depth, kind, title, \
          content_html, source, url, sensitive, local, published, updated, deleted, removed, \
-         score, upvotes, downvotes, reply_count, last_activity, locked"
+         score, upvotes, downvotes, reply_count, last_activity, locked, featured"
     };
 }
 
@@ -392,4 +395,32 @@ pub async fn set_locked(
         .execute(conn)
         .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Pins or unpins a post; false if it already was.
+pub async fn set_featured(
+    conn: &mut AnyConnection,
+    id: i64,
+    featured: bool,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE posts SET featured = $2 WHERE id = $1 AND featured <> $2")
+        .bind(id)
+        .bind(super::flag(featured))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A community's pinned posts, newest first.
+pub async fn featured_in(
+    conn: &mut AnyConnection,
+    community_id: i64,
+) -> Result<Vec<DbPost>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        post_columns!(),
+        " FROM posts WHERE community_id = $1 AND featured = 1 AND deleted = 0 AND removed = 0 \
+         ORDER BY published DESC LIMIT 50"
+    );
+    sqlx::query_as(sql).bind(community_id).fetch_all(conn).await
 }

@@ -183,8 +183,13 @@ async fn feed_html(
             .unwrap_or_default();
         let _ = write!(
             out,
-            "<li><a href=\"/thread/{id}\">{title}</a><br><span class=\"muted\">{score} points · \
-             {replies} replies · by {author}</span></li>",
+            "<li>{pin}<a href=\"/thread/{id}\">{title}</a><br><span class=\"muted\">{score} \
+             points · {replies} replies · by {author}</span></li>",
+            pin = if p.featured {
+                "<strong>Pinned</strong> "
+            } else {
+                ""
+            },
             id = p.id,
             title = escape(p.title.as_deref().unwrap_or("(untitled)")),
             score = p.score,

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/thread/{id}/vote", post(vote))
         .route("/thread/{id}/delete", post(delete))
         .route("/thread/{id}/lock", post(lock))
+        .route("/thread/{id}/pin", post(pin))
         .route("/thread/{id}/edit", get(edit_form).post(edit))
 }
 
@@ -136,7 +137,21 @@ async fn thread_page(
         }
         _ => false,
     };
+    if root.featured {
+        body.push_str("<p class=\"muted\"><strong>Pinned</strong> by the moderators.</p>");
+    }
     if moderator {
+        let (value, label) = if root.featured {
+            ("false", "Unpin")
+        } else {
+            ("true", "Pin")
+        };
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"/thread/{id}/pin\"><input type=\"hidden\" \
+             name=\"pinned\" value=\"{value}\"> <button>{label} post</button></form>",
+            id = root.id
+        );
         let (value, label) = if root.locked {
             ("false", "Unlock")
         } else {
@@ -286,6 +301,26 @@ async fn vote(
     let st = state.clone();
     act(&state, &viewer, &headers, id, |u, p| async move {
         posts::vote(&st, &u.person, &p, f.value).await?;
+        Ok(thread_url(&p))
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+struct PinForm {
+    pinned: bool,
+}
+
+async fn pin(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<PinForm>,
+) -> Response {
+    let st = state.clone();
+    act(&state, &viewer, &headers, id, |u, p| async move {
+        crate::domain::moderation::pin(&st, &u.person, &p, f.pinned).await?;
         Ok(thread_url(&p))
     })
     .await

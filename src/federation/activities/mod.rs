@@ -5,6 +5,7 @@
 pub mod announce;
 pub mod create;
 pub mod deletion;
+pub mod featuring;
 pub mod following;
 pub mod locking;
 pub mod send;
@@ -156,6 +157,7 @@ pub async fn dispatch(
         "Undo" => receive_undo(json, actor, data).await,
         "Announce" => announce::receive(json, actor, data).await,
         "Lock" => locking::apply(&json, &json, actor, data, None, true).await,
+        "Add" | "Remove" => featuring::apply(&json, actor, data, None).await,
         other => {
             tracing::info!(kind = other, "ignoring an activity type we do not handle");
             Ok(Outcome::Ignored)
