@@ -379,14 +379,38 @@ async fn a_follower_of_a_lemmy_community_sees_everything(b: Backend, version: &s
         pinned != unpinned
     );
 
+    // A community ban and its Undo (of a person we know: the voter).
+    let banned_ap = target(&f("block-user"));
+    let block = handle(&state, &f("block-user")).await;
+    let mut conn = state.db.pool.acquire().await.unwrap();
+    match guildhall::store::people::find_by_ap_id(&mut conn, &banned_ap)
+        .await
+        .unwrap()
+    {
+        Some(p) => {
+            expect("block-user", block, Outcome::Done);
+            assert!(
+                guildhall::store::bans::is_banned(&mut conn, community.id, p.id)
+                    .await
+                    .unwrap()
+            );
+            expect(
+                "undo-block-user",
+                handle(&state, &f("undo-block-user")).await,
+                Outcome::Done,
+            );
+            assert!(
+                !guildhall::store::bans::is_banned(&mut conn, community.id, p.id)
+                    .await
+                    .unwrap()
+            );
+        }
+        None => expect("block-user", block, Outcome::Ignored),
+    }
+    drop(conn);
+
     // Moderation we do not act on yet is acknowledged, not an error.
-    let moderation = vec![
-        "add-mod",
-        "remove-mod",
-        "update-group",
-        "block-user",
-        "undo-block-user",
-    ];
+    let moderation = vec!["add-mod", "remove-mod", "update-group"];
     for name in moderation {
         expect(name, handle(&state, &f(name)).await, Outcome::Ignored);
     }

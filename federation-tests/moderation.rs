@@ -184,6 +184,71 @@ async fn a_moderator_locks_and_unlocks_a_thread_across_instances() {
     })
     .await;
 
+    // Bob is banned, his content taken down: on alpha and on beta. He cannot post there
+    // (beta refuses it already), until the ban is lifted.
+    let bob_id = format!("http://beta.test:{}/u/bob", beta.port);
+    let (s, v) = bob
+        .call(
+            reqwest::Method::POST,
+            &format!("/communities/{handle}/bans"),
+            Some(json!({ "person": bob_id })),
+        )
+        .await;
+    assert_eq!(s, 403, "only a moderator bans: {v}");
+    alice
+        .post(
+            "/communities/woodwork/bans",
+            json!({ "person": bob_id, "reason": "Spam", "remove_data": true,
+                    "expires_at": "2099-01-01T00:00:00Z" }),
+        )
+        .await;
+    let thanks_gone = |t: &Value| {
+        t["replies"].as_array().is_some_and(|r| {
+            r.iter().any(|r| r["deleted"] == true)
+                && !r.iter().any(|r| {
+                    r["body_html"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("Thanks!")
+                })
+        })
+    };
+    assert!(thanks_gone(&alice.get(&format!("/posts/{post_id}")).await));
+    poll_until(WAIT, "bob's reply taken down on beta", || async {
+        thanks_gone(&bob.get(&format!("/posts/{beta_id}")).await).then_some(())
+    })
+    .await;
+    let (s, v) = bob
+        .call(
+            reqwest::Method::POST,
+            &format!("/communities/{handle}/posts"),
+            Some(json!({ "title": "Back!", "body": "x" })),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(v["error"], "banned", "{v}");
+    alice
+        .post(
+            "/communities/woodwork/bans",
+            json!({ "person": bob_id, "banned": false }),
+        )
+        .await;
+    poll_until(WAIT, "the unban on beta", || async {
+        let (s, _) = bob
+            .call(
+                reqwest::Method::POST,
+                &format!("/communities/{handle}/posts"),
+                Some(json!({ "title": "Back again", "body": "x" })),
+            )
+            .await;
+        (s == 200 || s == 201).then_some(())
+    })
+    .await;
+    wait_for_post(&alice, "woodwork", "bob's post after the unban", |p| {
+        p["title"] == "Back again"
+    })
+    .await;
+
     let log = alice.get("/communities/woodwork/modlog").await;
     let actions: Vec<&str> = log["items"]
         .as_array()
@@ -191,5 +256,11 @@ async fn a_moderator_locks_and_unlocks_a_thread_across_instances() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["unpin", "pin", "unlock", "lock"], "{log}");
+    assert_eq!(
+        actions,
+        ["unban", "ban", "unpin", "pin", "unlock", "lock"],
+        "{log}"
+    );
+    assert_eq!(log["items"][1]["person"], bob_id.as_str(), "{log}");
+    assert_eq!(log["items"][1]["reason"], "Spam", "{log}");
 }

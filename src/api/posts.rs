@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/posts/{id}/lock", post(lock))
         .route("/posts/{id}/pin", post(pin))
         .route("/communities/{handle}/modlog", get(modlog))
+        .route("/communities/{handle}/bans", post(ban))
         .route("/accounts/me/follows", get(my_follows))
 }
 
@@ -347,6 +348,62 @@ async fn pin(
     let updated = crate::domain::moderation::pin(&state, &user.person, &p, input.pinned).await?;
     let mut conn = state.db.pool.acquire().await?;
     Ok(Json(view(&mut conn, updated).await?))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BanInput {
+    /// ActivityPub id, or a local username.
+    person: String,
+    #[serde(default = "yes")]
+    banned: bool,
+    #[serde(default)]
+    reason: Option<String>,
+    /// RFC 3339; absent: until lifted.
+    #[serde(default)]
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    remove_data: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Serialize)]
+struct BanOutput {
+    person: String,
+    banned: bool,
+}
+
+/// A moderator bans (or, with `"banned": false`, unbans) someone from a local community.
+async fn ban(
+    State(state): State<AppState>,
+    Auth(user, _): Auth,
+    Path(handle): Path<String>,
+    ApiJson(input): ApiJson<BanInput>,
+) -> AppResult<Json<BanOutput>> {
+    let community = {
+        let mut conn = state.db.pool.acquire().await?;
+        community_by_handle(&mut conn, &handle).await?
+    };
+    crate::domain::moderation::ban(
+        &state,
+        &user.person,
+        &community,
+        crate::domain::moderation::BanInput {
+            person: &input.person,
+            banned: input.banned,
+            reason: input.reason.as_deref(),
+            expires_at: input.expires_at.map(|t| t.timestamp_millis()),
+            remove_data: input.remove_data,
+        },
+    )
+    .await?;
+    Ok(Json(BanOutput {
+        person: input.person,
+        banned: input.banned,
+    }))
 }
 
 #[derive(serde::Deserialize)]

@@ -9,6 +9,21 @@ use crate::{
 };
 use sqlx::AnyConnection;
 
+/// Refuses someone banned from the community (403 `banned`).
+pub async fn check_not_banned(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    person_id: i64,
+) -> AppResult<()> {
+    if store::bans::is_banned(conn, community_id, person_id).await? {
+        return Err(AppError::forbidden(
+            "banned",
+            "you are banned from this community",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether replies to `parent` are closed: it, or the post it belongs to, is locked.
 pub async fn replies_closed(
     conn: &mut AnyConnection,
@@ -136,4 +151,107 @@ pub async fn pin(
     tx.commit().await?;
     send::wake(state);
     Ok(updated)
+}
+
+/// A ban as asked for by a moderator.
+pub struct BanInput<'a> {
+    /// ActivityPub id of the person, or a local username.
+    pub person: &'a str,
+    pub banned: bool,
+    pub reason: Option<&'a str>,
+    /// Milliseconds since the epoch; None: until lifted.
+    pub expires_at: Option<i64>,
+    /// Also take down their posts and replies in the community.
+    pub remove_data: bool,
+}
+
+/// A moderator of a local community bans (or unbans) someone, from here or elsewhere:
+/// they cannot post, reply or vote there until it ends. Logged, and federated as Lemmy
+/// does (`Block` with the community as target, `Undo(Block)`).
+pub async fn ban(
+    state: &AppState,
+    moderator: &DbPerson,
+    community: &crate::store::communities::DbCommunity,
+    input: BanInput<'_>,
+) -> AppResult<()> {
+    if let Some(r) = input.reason {
+        super::validate::text("reason", r, 1_000, false)?;
+    }
+    let mut tx = state.db.begin().await?;
+    if !community.local {
+        return Err(AppError::forbidden(
+            "remote_community",
+            "this community is moderated on its own instance",
+        ));
+    }
+    if !store::communities::has_role(&mut tx, community.id, moderator.id, "moderator").await? {
+        return Err(AppError::forbidden(
+            "not_a_moderator",
+            "only a moderator of the community can ban",
+        ));
+    }
+    let person = match store::people::find_by_ap_id(&mut tx, input.person).await? {
+        Some(p) => p,
+        None => store::people::find_local_by_name(&mut tx, input.person)
+            .await?
+            .ok_or(AppError::NotFound("person"))?,
+    };
+    if person.id == moderator.id {
+        return Err(AppError::invalid(
+            "self_ban",
+            "moderators cannot ban themselves",
+        ));
+    }
+    let ban = crate::federation::activities::banning::Ban {
+        reason: input.reason,
+        expires_at: input.expires_at,
+        remove_data: input.remove_data,
+    };
+    let activity = crate::federation::activities::banning::activity(
+        state,
+        moderator,
+        community,
+        &person,
+        input.banned.then_some(&ban),
+    );
+    if input.banned {
+        store::bans::ban(
+            &mut tx,
+            community.id,
+            person.id,
+            input.reason,
+            input.expires_at,
+        )
+        .await?;
+        if input.remove_data {
+            store::bans::remove_content(&mut tx, community.id, person.id).await?;
+        }
+    } else if !store::bans::unban(&mut tx, community.id, person.id).await? {
+        return Ok(()); // was not banned: nothing to say
+    }
+    store::modlog::insert(
+        &mut tx,
+        NewEntry {
+            community_id: community.id,
+            actor_id: Some(moderator.id),
+            action: if input.banned { "ban" } else { "unban" },
+            post_id: None,
+            person_id: Some(person.id),
+            reason: input.reason,
+            activity_id: activity["id"].as_str(),
+        },
+    )
+    .await?;
+    send::to_community(
+        &mut tx,
+        state,
+        moderator.ap_id.as_str(),
+        community,
+        &activity,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    send::wake(state);
+    Ok(())
 }

@@ -57,6 +57,7 @@ pub async fn create_post(
         check_url(u)?;
     }
     let mut tx = state.db.begin().await?;
+    super::moderation::check_not_banned(&mut tx, community.id, author.id).await?;
     if community.local
         && community.posting_restricted_to_mods
         && !store::communities::has_role(&mut tx, community.id, author.id, "moderator").await?
@@ -122,6 +123,7 @@ pub async fn create_reply(
         ));
     }
     let community = store::communities::find_by_id(&mut tx, parent.community_id).await?;
+    super::moderation::check_not_banned(&mut tx, community.id, author.id).await?;
     let html = markdown::to_html(body);
     let ap_id = state.new_id("post");
     let reply = store::posts::insert(
@@ -267,6 +269,7 @@ pub async fn vote(
         return Err(AppError::NotFound("post"));
     }
     let mut tx = state.db.begin().await?;
+    super::moderation::check_not_banned(&mut tx, post.community_id, person.id).await?;
     let previous = store::posts::vote_of(&mut tx, post.id, person.id).await?;
     if previous != value {
         store::posts::set_vote(&mut tx, post.id, person.id, value, None).await?;

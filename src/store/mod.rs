@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod activities;
+pub mod bans;
 pub mod communities;
 pub mod deliveries;
 pub mod instance;

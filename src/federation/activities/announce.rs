@@ -2,7 +2,7 @@
 //! and we unwrap what remote communities we follow relay to us.
 
 use super::{
-    ActorRef, Outcome, deletion, dispatch, featuring, find_or_fetch_actor,
+    ActorRef, Outcome, banning, deletion, dispatch, featuring, find_or_fetch_actor,
     following::strip_context,
     locking, same_origin,
     send::{self, Delivery},
@@ -192,7 +192,7 @@ async fn receive_activity(
     let kind = type_of(&inner).unwrap_or_default().to_string();
     match kind.as_str() {
         "Create" | "Update" | "Like" | "Dislike" | "Undo" | "Delete" | "Lock" | "Add"
-        | "Remove" => {}
+        | "Remove" | "Block" => {}
         other => {
             tracing::info!(kind = other, group = %group.ap_id, "ignoring a relayed activity we do not handle yet");
             return Ok(Outcome::Ignored);
@@ -225,6 +225,11 @@ async fn receive_activity(
         }
         "Lock" => locking::apply(&inner, &inner, inner_actor, data, Some(group), true).await,
         "Add" | "Remove" => featuring::apply(&inner, inner_actor, data, Some(group)).await,
+        "Block" => banning::apply(&inner, &inner, inner_actor, data, Some(group), true).await,
+        "Undo" if type_of(&inner["object"]) == Some("Block") => {
+            let block = inner["object"].clone();
+            banning::apply(&block, &inner, inner_actor, data, Some(group), false).await
+        }
         "Undo" if type_of(&inner["object"]) == Some("Lock") => {
             let lock = inner["object"].clone();
             locking::apply(&lock, &inner, inner_actor, data, Some(group), false).await

@@ -95,8 +95,8 @@ pub async fn receive(
     relay_if_local(&json, &post, data).await
 }
 
-/// Refuses a reply in a locked thread, and a top-level post in a local community
-/// restricted to moderators.
+/// Refuses a post or reply by someone banned from the community, a reply in a locked
+/// thread, and a top-level post in a local community restricted to moderators.
 async fn check_may_post(
     obj: &PostObject,
     author: &DbPerson,
@@ -104,18 +104,23 @@ async fn check_may_post(
 ) -> Result<(), AppError> {
     let mut conn = data.db.pool.acquire().await?;
     if let Some(parent) = &obj.in_reply_to {
-        if let Some(p) = store::posts::find_by_ap_id(&mut conn, parent.as_str()).await?
-            && crate::domain::moderation::replies_closed(&mut conn, &p).await?
-        {
-            return Err(AppError::forbidden(
-                "locked",
-                "this thread is locked: it takes no new replies",
-            ));
+        if let Some(p) = store::posts::find_by_ap_id(&mut conn, parent.as_str()).await? {
+            crate::domain::moderation::check_not_banned(&mut conn, p.community_id, author.id)
+                .await?;
+            if crate::domain::moderation::replies_closed(&mut conn, &p).await? {
+                return Err(AppError::forbidden(
+                    "locked",
+                    "this thread is locked: it takes no new replies",
+                ));
+            }
         }
         return Ok(());
     }
     let addresses = obj.addresses().into_iter().chain(obj.mentions());
     for address in addresses.take(crate::federation::objects::post::MAX_ADDRESSES) {
+        if let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await? {
+            crate::domain::moderation::check_not_banned(&mut conn, c.id, author.id).await?;
+        }
         if let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await?
             && c.local
             && c.posting_restricted_to_mods

@@ -3,6 +3,7 @@
 //! types are answered 202 and logged (Lemmy #3570, #3862 show the alternative).
 
 pub mod announce;
+pub mod banning;
 pub mod create;
 pub mod deletion;
 pub mod featuring;
@@ -158,6 +159,7 @@ pub async fn dispatch(
         "Announce" => announce::receive(json, actor, data).await,
         "Lock" => locking::apply(&json, &json, actor, data, None, true).await,
         "Add" | "Remove" => featuring::apply(&json, actor, data, None).await,
+        "Block" => banning::apply(&json, &json, actor, data, None, true).await,
         other => {
             tracing::info!(kind = other, "ignoring an activity type we do not handle");
             Ok(Outcome::Ignored)
@@ -188,6 +190,7 @@ async fn receive_undo(
         Some("Like") | Some("Dislike") => voting::receive_undo(&json, inner, actor, data).await,
         Some("Delete") => deletion::receive_undo(&json, inner, actor, data).await,
         Some("Lock") => locking::apply(&inner, &json, actor, data, None, false).await,
+        Some("Block") => banning::apply(&inner, &json, actor, data, None, false).await,
         other => {
             tracing::info!(kind = ?other, "ignoring an Undo of a type we do not handle");
             Ok(Outcome::Ignored)
