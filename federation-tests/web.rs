@@ -235,6 +235,27 @@ async fn html_forms_take_part_and_refuse_other_sites(b: Backend) {
         feed.body
     );
     assert_eq!(count(&state, "modlog").await, 3);
+    // The log, as a page and as an Atom feed, for anyone.
+    let log = anonymous_page(&state, &format!("/community/{community_id}/modlog")).await;
+    assert_eq!(log.status, StatusCode::OK);
+    assert!(
+        log.body.contains("Locked a thread") && log.body.contains("Answered"),
+        "{}",
+        log.body
+    );
+    let atom = anonymous_page(&state, &format!("/community/{community_id}/modlog.atom")).await;
+    assert_eq!(
+        atom.headers[header::CONTENT_TYPE],
+        "application/atom+xml; charset=utf-8"
+    );
+    assert_eq!(atom.body.matches("<entry>").count(), 3, "{}", atom.body);
+    assert!(atom.body.contains("Pinned a post"), "{}", atom.body);
+    assert_eq!(
+        anonymous_page(&state, "/community/999999/modlog")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let r = form(
         &state,
         &format!("/thread/{post_id}/delete"),

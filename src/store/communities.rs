@@ -280,6 +280,19 @@ pub async fn role_holders(
 }
 
 /// Any community by row id.
+/// A community by row id, if there is one.
+pub async fn find_by_id_opt(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<DbCommunity>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        community_columns!(),
+        " FROM communities WHERE id = $1"
+    );
+    sqlx::query_as(sql).bind(id).fetch_optional(conn).await
+}
+
 pub async fn find_by_id(conn: &mut AnyConnection, id: i64) -> Result<DbCommunity, sqlx::Error> {
     let sql = concat!(
         "SELECT ",

@@ -4,6 +4,7 @@
 //! except HTML we rendered and sanitised ourselves on the way in.
 
 mod community;
+mod modlog;
 mod session;
 mod thread;
 
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .merge(session::router())
         .merge(community::router())
         .merge(thread::router())
+        .merge(modlog::router())
 }
 
 /// Escapes text for HTML content and attribute values.
