@@ -227,6 +227,28 @@ async fn a_moderator_locks_and_unlocks_a_thread_across_instances() {
         .await;
     assert_eq!(s, 403, "{v}");
     assert_eq!(v["error"], "banned", "{v}");
+    let (s, v) = bob
+        .call(
+            reqwest::Method::POST,
+            &format!("/posts/{beta_id}/vote"),
+            Some(json!({ "value": 1 })),
+        )
+        .await;
+    assert_eq!(s, 403, "a banned person does not vote: {v}");
+    // A banned person's vote sent straight to alpha by their server is refused as well.
+    alice
+        .post(
+            "/communities/woodwork/bans",
+            json!({ "person": mallory, "reason": "Sneaking" }),
+        )
+        .await;
+    let like = json!({ "id": format!("{mallory}/likes/1"), "type": "Like", "actor": mallory,
+                       "object": post_ap_id, "audience": format!("{}/c/woodwork", alpha.base_url) });
+    assert_eq!(remote.send(&alpha, &mallory, like).await, 403);
+    assert_eq!(
+        alice.get(&format!("/posts/{post_id}")).await["post"]["upvotes"],
+        0
+    );
     alice
         .post(
             "/communities/woodwork/bans",
@@ -258,9 +280,9 @@ async fn a_moderator_locks_and_unlocks_a_thread_across_instances() {
         .collect();
     assert_eq!(
         actions,
-        ["unban", "ban", "unpin", "pin", "unlock", "lock"],
+        ["unban", "ban", "ban", "unpin", "pin", "unlock", "lock"],
         "{log}"
     );
-    assert_eq!(log["items"][1]["person"], bob_id.as_str(), "{log}");
-    assert_eq!(log["items"][1]["reason"], "Spam", "{log}");
+    assert_eq!(log["items"][2]["person"], bob_id.as_str(), "{log}");
+    assert_eq!(log["items"][2]["reason"], "Spam", "{log}");
 }

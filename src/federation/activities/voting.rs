@@ -58,8 +58,12 @@ pub async fn apply(
         Err(e) => return Err(e),
     };
     let mut tx = data.db.begin().await?;
-    store::posts::set_vote(&mut tx, post.id, person.id, value, Some(id.as_str())).await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
+    if community.local && value != 0 {
+        // Someone banned from our community does not vote in it (withdrawing a vote is fine).
+        crate::domain::moderation::check_not_banned(&mut tx, community.id, person.id).await?;
+    }
+    store::posts::set_vote(&mut tx, post.id, person.id, value, Some(id.as_str())).await?;
     if relay && community.local {
         announce::relay(&mut tx, data, &community, activity, None).await?;
     }
