@@ -365,6 +365,16 @@ async fn anonymous_page_views_are_kept_briefly_and_local_changes_show_at_once(b:
     .unwrap();
     let kept = anonymous_page(&state, "/c/woodwork").await;
     assert_eq!(kept.body, before.body, "the anonymous view is kept");
+    // A federation fetch that also lists text/html still gets the Group, not the kept page.
+    let fetch = send(
+        &state,
+        Request::get("/c/woodwork")
+            .header(header::ACCEPT, "application/activity+json, text/html;q=0.1")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(fetch.json()["type"], "Group", "{}", fetch.body);
     assert_eq!(
         kept.headers[header::CONTENT_TYPE],
         before.headers[header::CONTENT_TYPE]

@@ -72,10 +72,13 @@ fn is_anonymous_page_view(req: &Request) -> bool {
         .get_all(header::COOKIE)
         .iter()
         .any(|c| c.to_str().is_ok_and(|c| c.contains("gh_session=")));
+    // A browser's Accept; never a federation fetch that also lists text/html.
     let wants_html = h
         .get(header::ACCEPT)
         .and_then(|a| a.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
+        .is_some_and(|a| {
+            a.contains("text/html") && !a.contains("activity+json") && !a.contains("ld+json")
+        });
     req.method() == Method::GET
         && wants_html
         && !has_session
