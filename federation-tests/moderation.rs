@@ -99,6 +99,34 @@ async fn a_moderator_locks_and_unlocks_a_thread_across_instances() {
     let t = alice.get(&format!("/posts/{post_id}")).await;
     assert_eq!(t["replies"].as_array().unwrap().len(), 0, "{t}");
 
+    // Someone who is not a moderator cannot unlock, pin or ban from another server: 403,
+    // nothing changes, nothing is logged.
+    let group = format!("{}/c/woodwork", alpha.base_url);
+    let unlock = json!({ "id": format!("{mallory}/undo/1"), "type": "Undo", "actor": mallory,
+        "object": { "id": format!("{mallory}/lock/1"), "type": "Lock", "actor": mallory,
+                    "object": post_ap_id, "audience": group } });
+    assert_eq!(remote.send(&alpha, &mallory, unlock).await, 403);
+    let pin = json!({ "id": format!("{mallory}/add/1"), "type": "Add", "actor": mallory,
+        "object": post_ap_id, "target": format!("{group}/featured"), "audience": group });
+    assert_eq!(remote.send(&alpha, &mallory, pin).await, 403);
+    let ban = json!({ "id": format!("{mallory}/block/1"), "type": "Block", "actor": mallory,
+        "object": format!("http://alpha.test:{}/u/alice", alpha.port), "target": group,
+        "removeData": true });
+    assert_eq!(remote.send(&alpha, &mallory, ban).await, 403);
+    let t = alice.get(&format!("/posts/{post_id}")).await;
+    assert_eq!(
+        (&t["post"]["locked"], &t["post"]["featured"]),
+        (&json!(true), &json!(false)),
+        "{t}"
+    );
+    assert_eq!(
+        alice.get("/communities/woodwork/modlog").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
     // Both instances log it, with the reason.
     let log = alice.get("/communities/woodwork/modlog").await;
     let first = &log["items"][0];

@@ -135,7 +135,15 @@ impl Engine {
     /// Expands fan-outs and claims a batch; false when there was nothing to do.
     async fn step(self: &Arc<Self>) -> anyhow::Result<bool> {
         let postgres = self.state.db.backend == store::Backend::Postgres;
-        let expanded = {
+        // A read first: the write transaction takes SQLite's writer turn, which every claim
+        // would otherwise pay even with no fan-out waiting.
+        let waiting = {
+            let mut conn = self.state.db.pool.acquire().await?;
+            store::deliveries::has_fanouts(&mut conn).await?
+        };
+        let expanded = if !waiting {
+            0
+        } else {
             let mut tx = self.state.db.begin().await?;
             let n = store::deliveries::expand_fanouts(&mut tx, postgres, 16).await?;
             if n > 0 {

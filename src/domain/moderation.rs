@@ -9,6 +9,30 @@ use crate::{
 };
 use sqlx::AnyConnection;
 
+/// Moderation from this instance: the community must be ours (a remote community is
+/// moderated on its own instance; moderating it from here needs its roles, a later part of
+/// #6) and `moderator` must hold the role. `what` completes "only a moderator … can".
+async fn require_local_moderator(
+    conn: &mut AnyConnection,
+    community: &crate::store::communities::DbCommunity,
+    moderator: &DbPerson,
+    what: &str,
+) -> AppResult<()> {
+    if !community.local {
+        return Err(AppError::forbidden(
+            "remote_community",
+            "this community is moderated on its own instance",
+        ));
+    }
+    if !store::communities::has_role(conn, community.id, moderator.id, "moderator").await? {
+        return Err(AppError::forbidden(
+            "not_a_moderator",
+            format!("only a moderator of the community can {what}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses someone banned from the community (403 `banned`).
 pub async fn check_not_banned(
     conn: &mut AnyConnection,
@@ -54,19 +78,7 @@ pub async fn lock(
     }
     let mut tx = state.db.begin().await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
-    if !community.local {
-        // Moderating a remote community from here needs its roles (later part of #6).
-        return Err(AppError::forbidden(
-            "remote_community",
-            "this community is moderated on its own instance",
-        ));
-    }
-    if !store::communities::has_role(&mut tx, community.id, moderator.id, "moderator").await? {
-        return Err(AppError::forbidden(
-            "not_a_moderator",
-            "only a moderator of the community can lock or unlock",
-        ));
-    }
+    require_local_moderator(&mut tx, &community, moderator, "lock or unlock").await?;
     if store::posts::set_locked(&mut tx, post.id, locked).await? {
         let activity = locking::activity(state, moderator, &community, post, locked, reason);
         store::modlog::insert(
@@ -82,7 +94,15 @@ pub async fn lock(
             },
         )
         .await?;
-        locking::federate(&mut tx, state, &activity, moderator, &community).await?;
+        send::to_community(
+            &mut tx,
+            state,
+            moderator.ap_id.as_str(),
+            &community,
+            &activity,
+            None,
+        )
+        .await?;
     }
     let updated = store::posts::find_by_id(&mut tx, post.id)
         .await?
@@ -108,18 +128,7 @@ pub async fn pin(
     }
     let mut tx = state.db.begin().await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
-    if !community.local {
-        return Err(AppError::forbidden(
-            "remote_community",
-            "this community is moderated on its own instance",
-        ));
-    }
-    if !store::communities::has_role(&mut tx, community.id, moderator.id, "moderator").await? {
-        return Err(AppError::forbidden(
-            "not_a_moderator",
-            "only a moderator of the community can pin or unpin",
-        ));
-    }
+    require_local_moderator(&mut tx, &community, moderator, "pin or unpin").await?;
     if store::posts::set_featured(&mut tx, post.id, pinned).await? {
         let activity = featuring::activity(state, moderator, &community, post, pinned);
         store::modlog::insert(
@@ -178,18 +187,7 @@ pub async fn ban(
         super::validate::text("reason", r, 1_000, false)?;
     }
     let mut tx = state.db.begin().await?;
-    if !community.local {
-        return Err(AppError::forbidden(
-            "remote_community",
-            "this community is moderated on its own instance",
-        ));
-    }
-    if !store::communities::has_role(&mut tx, community.id, moderator.id, "moderator").await? {
-        return Err(AppError::forbidden(
-            "not_a_moderator",
-            "only a moderator of the community can ban",
-        ));
-    }
+    require_local_moderator(&mut tx, community, moderator, "ban").await?;
     let person = match store::people::find_by_ap_id(&mut tx, input.person).await? {
         Some(p) => p,
         None => store::people::find_local_by_name(&mut tx, input.person)

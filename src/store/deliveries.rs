@@ -1,7 +1,7 @@
 //! The durable delivery queue: one row per (activity, inbox), claimed by workers under a
 //! lease, and fan-out requests that the workers expand into such rows.
 
-use super::now_ms;
+use super::{now_ms, placeholders};
 use sqlx::{AnyConnection, Row};
 
 /// Queues the delivery of an activity to each inbox (duplicates ignored), signed by `signer`.
@@ -46,6 +46,14 @@ pub async fn enqueue_fanout(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Whether a fan-out request waits.
+pub async fn has_fanouts(conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+    let n: Option<i64> = sqlx::query_scalar("SELECT id FROM fanouts LIMIT 1")
+        .fetch_optional(conn)
+        .await?;
+    Ok(n.is_some())
 }
 
 /// Expands up to `limit` fan-out requests, oldest first, into deliveries: one per distinct
@@ -268,12 +276,4 @@ pub async fn failing_inboxes(
             ))
         })
         .collect()
-}
-
-/// `$1, $2, …, $n`.
-fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

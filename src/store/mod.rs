@@ -206,6 +206,14 @@ pub fn now_ms() -> i64 {
 }
 
 /// Booleans are stored as 0/1 integers on both engines.
+/// `$1, $2, …, $n`, for an `IN (…)` list whose values are all bound.
+pub fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn flag(b: bool) -> i64 {
     i64::from(b)
 }

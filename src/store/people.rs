@@ -143,14 +143,13 @@ pub async fn find_many(
     ids.dedup();
     let mut out = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(100) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             concat!(
                 "SELECT ",
                 person_columns!(),
                 " FROM people WHERE id IN ({})"
             ),
-            marks.join(", ")
+            super::placeholders(chunk.len())
         );
         // Only `$n` placeholders are formatted in; every value is bound.
         let mut q = sqlx::query_as::<_, DbPerson>(sqlx::AssertSqlSafe(sql));

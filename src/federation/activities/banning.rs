@@ -90,12 +90,7 @@ pub async fn apply(
     let Some(person) = store::people::find_by_ap_id(&mut tx, object.as_str()).await? else {
         return Ok(Outcome::Ignored); // nobody we know: nothing of theirs to keep out
     };
-    let allowed = if community.local {
-        store::communities::has_role(&mut tx, community.id, moderator.id, "moderator").await?
-    } else {
-        vouched_by.is_some_and(|g| g.id == community.id)
-    };
-    if !allowed {
+    if !super::moderates(&mut tx, &community, &moderator, vouched_by).await? {
         return Err(AppError::forbidden(
             "not_a_moderator",
             "only a moderator of the community can ban",

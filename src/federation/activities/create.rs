@@ -118,11 +118,11 @@ async fn check_may_post(
     }
     let addresses = obj.addresses().into_iter().chain(obj.mentions());
     for address in addresses.take(crate::federation::objects::post::MAX_ADDRESSES) {
-        if let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await? {
-            crate::domain::moderation::check_not_banned(&mut conn, c.id, author.id).await?;
-        }
-        if let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await?
-            && c.local
+        let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await? else {
+            continue;
+        };
+        crate::domain::moderation::check_not_banned(&mut conn, c.id, author.id).await?;
+        if c.local
             && c.posting_restricted_to_mods
             && !store::communities::has_role(&mut conn, c.id, author.id, "moderator").await?
         {

@@ -23,13 +23,9 @@ async fn authority(
         return Ok(Some(false)); // the author's own deletion
     }
     let community = store::communities::find_by_id(conn, post.community_id).await?;
-    let moderator = if community.local {
-        store::communities::has_role(conn, community.id, person.id, "moderator").await?
-    } else {
-        // A remote community's moderators are vouched for by the community announcing them.
-        vouched_by.is_some_and(|g| g.id == community.id)
-    };
-    Ok(moderator.then_some(true))
+    Ok(super::moderates(conn, &community, person, vouched_by)
+        .await?
+        .then_some(true))
 }
 
 /// An inbound Delete (direct, or relayed by `vouched_by`).

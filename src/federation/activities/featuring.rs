@@ -68,12 +68,7 @@ pub async fn apply(
     if target.as_str() != featured_of(data, &community) {
         return Ok(Outcome::Ignored);
     }
-    let allowed = if community.local {
-        store::communities::has_role(&mut tx, community.id, person.id, "moderator").await?
-    } else {
-        vouched_by.is_some_and(|g| g.id == community.id)
-    };
-    if !allowed {
+    if !super::moderates(&mut tx, &community, &person, vouched_by).await? {
         return Err(AppError::forbidden(
             "not_a_moderator",
             "only a moderator of the community can pin or unpin",

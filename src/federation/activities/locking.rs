@@ -12,7 +12,6 @@ use crate::{
 };
 use activitypub_federation::config::Data;
 use serde_json::{Value, json};
-use sqlx::AnyConnection;
 
 /// The Lock (or, when `locked` is false, the Undo(Lock)) of `post` by `moderator`.
 pub fn activity(
@@ -49,26 +48,6 @@ pub fn activity(
     })
 }
 
-/// Federates a local moderator's lock or unlock, in the caller's transaction: relayed to
-/// the followers of a local community, or sent to a remote community to relay.
-pub async fn federate(
-    conn: &mut AnyConnection,
-    state: &AppState,
-    activity: &Value,
-    moderator: &DbPerson,
-    community: &DbCommunity,
-) -> Result<(), AppError> {
-    send::to_community(
-        conn,
-        state,
-        moderator.ap_id.as_str(),
-        community,
-        activity,
-        None,
-    )
-    .await
-}
-
 /// An inbound Lock (`locked`) or the Lock inside an Undo (`!locked`); `outer` is the
 /// activity as received (relayed unchanged when the community is ours), `vouched_by` the
 /// community that relayed it, if any.
@@ -91,12 +70,7 @@ pub async fn apply(
         return Ok(Outcome::Ignored); // not something we have
     };
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
-    let allowed = if community.local {
-        store::communities::has_role(&mut tx, community.id, person.id, "moderator").await?
-    } else {
-        vouched_by.is_some_and(|g| g.id == community.id)
-    };
-    if !allowed {
+    if !super::moderates(&mut tx, &community, &person, vouched_by).await? {
         return Err(AppError::forbidden(
             "not_a_moderator",
             "only a moderator of the community can lock or unlock",
