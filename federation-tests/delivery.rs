@@ -34,7 +34,12 @@ pub(crate) struct Remote {
     received: Arc<Mutex<Vec<(String, Value)>>>,
     /// Most POSTs being answered at once.
     most_in_flight: Arc<AtomicUsize>,
+    /// Objects served at their path (see `serve`).
+    objects: Objects,
 }
+
+/// An object served at a path: its JSON, a delay before answering, failures (500) first.
+type Objects = Arc<Mutex<HashMap<String, (Value, Duration, u32)>>>;
 
 pub(crate) async fn start_remote(delay: Duration) -> Remote {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -47,16 +52,33 @@ pub(crate) async fn start_remote(delay: Duration) -> Remote {
     let received = Arc::new(Mutex::new(Vec::new()));
     let most_in_flight = Arc::new(AtomicUsize::new(0));
     let in_flight = Arc::new(AtomicUsize::new(0));
-    let (b, rec, most, pem) = (
+    let objects: Objects = Arc::default();
+    let (b, rec, most, pem, objs) = (
         base.clone(),
         received.clone(),
         most_in_flight.clone(),
         pair.public_key,
+        objects.clone(),
     );
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let (b, rec, most, pem, in_flight) = (b.clone(), rec.clone(), most.clone(), pem.clone(), in_flight.clone());
+        let (b, rec, most, pem, in_flight, objs) = (b.clone(), rec.clone(), most.clone(), pem.clone(), in_flight.clone(), objs.clone());
         async move {
             let path = req.uri().path().to_string();
+            let served = {
+                let mut objs = objs.lock().unwrap();
+                objs.get_mut(&path).map(|(v, delay, failures)| {
+                    let fail = *failures > 0;
+                    *failures = failures.saturating_sub(1);
+                    (v.clone(), *delay, fail)
+                })
+            };
+            if let Some((object, delay, fail)) = served {
+                if fail {
+                    return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, [("content-type", "text/plain")], "down".to_string());
+                }
+                tokio::time::sleep(delay).await;
+                return (axum::http::StatusCode::OK, [("content-type", "application/activity+json")], object.to_string());
+            }
             if req.method() == Method::POST {
                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
@@ -84,6 +106,7 @@ pub(crate) async fn start_remote(delay: Duration) -> Remote {
         key,
         received,
         most_in_flight,
+        objects,
     }
 }
 
@@ -97,8 +120,26 @@ impl Remote {
         assert!((200..300).contains(&status), "follow {n}: {status}");
     }
 
+    /// Serves `object` at `path` after `delay`, answering 500 the first `failures` times.
+    pub(crate) fn serve(&self, path: &str, object: Value, delay: Duration, failures: u32) {
+        self.objects
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), (object, delay, failures));
+    }
+
     /// POSTs `body` to `server`'s shared inbox, signed by `actor`; the status.
     pub(crate) async fn send(&self, server: &TestServer, actor: &str, body: Value) -> u16 {
+        self.send_for(server, actor, body).await.0
+    }
+
+    /// Like `send`; the status and the JSON answer.
+    pub(crate) async fn send_for(
+        &self,
+        server: &TestServer,
+        actor: &str,
+        body: Value,
+    ) -> (u16, Value) {
         let body = body.to_string();
         let url = url::Url::parse(&format!("{}/inbox", server.base_url)).unwrap();
         let mut h = HeaderMap::new();
@@ -124,7 +165,8 @@ impl Remote {
             .send()
             .await
             .unwrap();
-        r.status().as_u16()
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
     }
 
     fn count(&self, pred: impl Fn(&Value) -> bool) -> usize {
@@ -341,6 +383,8 @@ async fn two_processes_share_one_postgresql_queue_and_send_nothing_twice() {
     );
     assert!(
         a > 0 && b > 0,
-        "both processes delivered (first {a}, second {b})"
+        "both processes delivered (first {a}, second {b}); log lines: first {}, second {}",
+        first.log().matches("delivered inbox").count(),
+        second.log().matches("delivered inbox").count(),
     );
 }

@@ -15,6 +15,7 @@ mod fixtures;
 mod fuzz;
 mod hostile;
 mod http;
+mod inbound;
 mod moderation;
 mod process;
 mod signatures;

@@ -209,6 +209,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(config, db).await?;
     let app = crate::app(state.clone()).await?;
     let worker = crate::delivery::spawn(state.clone());
+    let inbound = crate::federation::queue::spawn(
+        crate::federation::client::federation_config(&state)
+            .await?
+            .to_request_data(),
+    );
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind} (server.bind)"))?;
@@ -239,6 +244,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     // Deliveries cut off here keep their rows and are sent after the next start.
     worker.abort();
+    inbound.abort();
     state.db.pool.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -94,6 +94,8 @@ pub struct FederationSettings {
     pub dead_after_secs: u64,
     pub delivery_concurrency: usize,
     pub delivery_per_instance: usize,
+    pub inbox_wait_ms: u64,
+    pub inbox_lease_secs: u64,
     pub blocked_instances: Vec<String>,
     pub allow_private_addresses: bool,
     pub resolve: BTreeMap<String, std::net::IpAddr>,
@@ -280,6 +282,9 @@ impl Config {
         }
         if self.federation.delivery_concurrency == 0 {
             errors.push("federation.delivery_concurrency: must be at least 1".to_string());
+        }
+        if self.federation.inbox_lease_secs == 0 {
+            errors.push("federation.inbox_lease_secs: must be at least 1".to_string());
         }
         if self.federation.delivery_per_instance == 0 {
             errors.push("federation.delivery_per_instance: must be at least 1".to_string());

@@ -24,6 +24,7 @@ pub struct Metrics {
     pub inbox_accepted: AtomicU64,
     pub inbox_ignored: AtomicU64,
     pub inbox_refused: AtomicU64,
+    pub inbox_queued: AtomicU64,
 }
 
 impl Metrics {
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
 async fn metrics(State(state): State<AppState>) -> Result<Response, crate::error::AppError> {
     let mut conn = state.db.pool.acquire().await?;
     let depth = store::deliveries::pending_count(&mut conn).await?;
+    let inbound = store::inbound::pending_count(&mut conn).await?;
     let health = store::instances::health(&mut conn).await?;
     let dead = health.iter().filter(|h| h.dead).count();
     let failing = health.iter().filter(|h| h.failures > 0).count();
@@ -51,6 +53,12 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, crate::error
     );
     let _ = writeln!(out, "# TYPE guildhall_delivery_queue_depth gauge");
     let _ = writeln!(out, "guildhall_delivery_queue_depth {depth}");
+    let _ = writeln!(
+        out,
+        "# HELP guildhall_inbox_queue_depth Inbound activities stored and not yet processed."
+    );
+    let _ = writeln!(out, "# TYPE guildhall_inbox_queue_depth gauge");
+    let _ = writeln!(out, "guildhall_inbox_queue_depth {inbound}");
     let _ = writeln!(
         out,
         "# HELP guildhall_instances Remote instances by delivery state."
@@ -89,6 +97,7 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, crate::error
         ("accepted", &m.inbox_accepted),
         ("ignored", &m.inbox_ignored),
         ("refused", &m.inbox_refused),
+        ("queued", &m.inbox_queued),
     ] {
         let _ = writeln!(
             out,

@@ -35,6 +35,8 @@ pub struct App {
     pub read_slots: tokio::sync::Semaphore,
     /// Anonymous page views, kept for a moment (see `pagecache`).
     pub page_cache: crate::pagecache::PageCache,
+    /// The inbound queue (see `federation::queue`).
+    pub inbound: crate::federation::queue::InboundQueue,
 }
 
 impl Deref for AppState {
@@ -66,6 +68,7 @@ impl AppState {
             public_keys: Default::default(),
             read_slots: crate::ratelimit::read_slots(config.database.max_connections),
             page_cache: crate::pagecache::PageCache::new(config.server.page_cache_ms),
+            inbound: crate::federation::queue::InboundQueue::start(db.clone(), &config.federation),
             config,
             db,
             instance_keys: keys,

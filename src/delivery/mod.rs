@@ -107,9 +107,9 @@ impl Engine {
 
     /// The most claimed-but-unrecorded deliveries this process holds.
     fn capacity(&self) -> usize {
-        // A claimed delivery costs a few hundred bytes here: a deep buffer keeps distant
-        // instances' lanes full while near ones are served.
-        (self.state.config.federation.delivery_concurrency * 32).max(2048)
+        // Enough to keep every send slot busy while results are recorded, and no more: what
+        // one process holds, the others sharing the queue (PostgreSQL) cannot send.
+        (self.state.config.federation.delivery_concurrency * 8).max(64)
     }
 
     async fn run(self: Arc<Self>) {

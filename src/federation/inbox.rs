@@ -1,14 +1,23 @@
 //! The inboxes (`/inbox`, `/c/{name}/inbox`, `/u/{name}/inbox`): read `type` first, verify
 //! the HTTP signature (Digest included) against the actor's key, deduplicate by activity
-//! id, then hand the activity to `activities::dispatch`. The effect is committed before we
-//! answer 202.
+//! id, store it in the inbound queue, and process it (`federation::queue`): we answer its
+//! outcome when the processing ends within `federation.inbox_wait_ms`, else 202 `queued`.
 
 use super::{
     activities::{self, ActorRef, Outcome, find_or_fetch_actor, type_of, url_field},
+    queue,
     rfc9421::AnySignature,
     signatures::{self, Received, SignatureError, TimeWindow},
 };
-use crate::{error::AppError, metrics::Metrics, state::AppState, store};
+use crate::{
+    error::AppError,
+    metrics::Metrics,
+    state::AppState,
+    store::{
+        self,
+        inbound::{Inbound, NewInbound},
+    },
+};
 use activitypub_federation::config::Data;
 use axum::{
     Json, Router,
@@ -49,6 +58,10 @@ async fn inbox(
         Ok(Outcome::Ignored) => {
             Metrics::inc(&m.inbox_ignored);
             (StatusCode::ACCEPTED, Json(json!({ "status": "ignored" }))).into_response()
+        }
+        Ok(Outcome::Queued) => {
+            Metrics::inc(&m.inbox_queued);
+            (StatusCode::ACCEPTED, Json(json!({ "status": "queued" }))).into_response()
         }
         Err(e) => {
             let e = match e {
@@ -181,12 +194,34 @@ async fn handle(
             tracing::info!(%domain, "instance revived: it contacted us");
         }
     }
-    let outcome = activities::dispatch(json, actor, data).await?;
+    // Stored before anything else happens: from here on it is not lost.
+    let row = NewInbound {
+        ap_id: id.to_string(),
+        actor: actor_id.to_string(),
+        body: String::from_utf8_lossy(body).into_owned(),
+    };
+    let Some(row_id) = data.inbound.add(row).await? else {
+        return Ok(Outcome::Ignored); // a copy is being processed
+    };
+    let row = Inbound {
+        id: row_id,
+        ap_id: id.to_string(),
+        actor: actor_id.to_string(),
+        body: String::new(),
+        attempts: 1,
+    };
+    let processing = tokio::spawn(queue::process(
+        data.reset_request_count(),
+        row,
+        json,
+        Some(actor),
+    ));
+    let outcome = match tokio::time::timeout(data.inbound.wait, processing).await {
+        Ok(Ok(result)) => result?.unwrap_or(Outcome::Queued),
+        // A panic: the row's lease runs out and a worker tries again.
+        Ok(Err(e)) => return Err(AppError::Internal(anyhow::anyhow!("inbox processing: {e}"))),
+        Err(_) => Outcome::Queued, // slow (fetching, say): it ends on its own
+    };
     tracing::debug!(kind, id = %id, ?outcome, "inbox: activity handled");
-    // Only what had an effect is remembered: an ignored activity has none to repeat.
-    if outcome == Outcome::Done {
-        let mut conn = data.db.write_conn().await?;
-        store::activities::mark_received(&mut conn, id.as_str()).await?;
-    }
     Ok(outcome)
 }

@@ -8,6 +8,7 @@ pub mod activities;
 pub mod bans;
 pub mod communities;
 pub mod deliveries;
+pub mod inbound;
 pub mod instance;
 pub mod instances;
 pub mod modlog;
@@ -100,6 +101,9 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // An SQLite connection lives in this process and cannot go stale; the check
+            // before each acquire was a round trip to its worker thread for nothing.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

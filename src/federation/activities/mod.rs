@@ -32,6 +32,8 @@ pub enum Outcome {
     Done,
     /// Understood but nothing to do (not for us, already known, unsupported type).
     Ignored,
+    /// Stored; its processing ends after we answer (see `federation::queue`).
+    Queued,
 }
 
 /// An actor that can sign: a person-like actor or a group.
