@@ -317,17 +317,33 @@ async fn two_processes_share_one_postgresql_queue_and_send_nothing_twice() {
         (remote.count(|v| v["type"] == "Accept") == followers).then_some(())
     })
     .await;
-    let posts = 25;
+    // Each post is created, edited and deleted, half of them through the second process.
+    let posts = 10;
     for n in 0..posts {
-        alice
+        let p = alice
             .post(
                 "/communities/woodwork/posts",
                 json!({ "title": format!("Post {n}"), "body": "x" }),
             )
             .await;
+        let id = p["id"].as_i64().unwrap();
+        let via = if n % 2 == 0 { &first } else { &second };
+        let edit = client()
+            .patch(format!("http://127.0.0.1:{}/api/v1/posts/{id}", via.port))
+            .bearer_auth(alice.token())
+            .json(&json!({ "title": "Edited", "body": "y" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(edit.status(), 200);
+        let (s, _) = alice
+            .call(reqwest::Method::DELETE, &format!("/posts/{id}"), None)
+            .await;
+        assert!(s == 200 || s == 204, "{s}");
     }
-    // Each post is announced twice (the Create and the bare Page) to each follower's inbox.
-    let expected = posts * 2 * followers;
+    // Per post and follower: the Create and the bare Page, the Update and the bare edited
+    // Page, the Delete.
+    let expected = posts * 5 * followers;
     poll_until(WAIT, "every announce", || async {
         (remote.count(|v| v["type"] == "Announce") >= expected).then_some(())
     })
@@ -358,6 +374,22 @@ async fn two_processes_share_one_postgresql_queue_and_send_nothing_twice() {
     pairs.sort();
     pairs.dedup();
     assert_eq!(pairs.len(), expected, "no (inbox, activity) twice");
+    // Each inbox got each post's announces in order, though two processes sent them.
+    let mut per_subject: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for (inbox, v) in received.iter().filter(|(_, v)| v["type"] == "Announce") {
+        per_subject
+            .entry((inbox.clone(), subject(v)))
+            .or_default()
+            .push(inner_type(v));
+    }
+    assert_eq!(per_subject.len(), posts * followers);
+    for (key, kinds) in &per_subject {
+        assert_eq!(
+            kinds,
+            &["Create", "Page", "Update", "Page", "Delete"],
+            "{key:?}"
+        );
+    }
 
     // Both processes did part of the work.
     let delivered = |port: u16| async move {

@@ -62,6 +62,11 @@ impl User {
         )
     }
 
+    /// The API token, for calls to another process of the same instance.
+    pub(crate) fn token(&self) -> &str {
+        &self.token
+    }
+
     pub(crate) async fn get(&self, path: &str) -> Value {
         let (s, v) = self.call(reqwest::Method::GET, path, None).await;
         assert_eq!(s, 200, "GET {path}: {v}");

@@ -46,7 +46,8 @@ pub struct DbActivity {
     pub created_at: i64,
 }
 
-/// Stores an activity we emit. `in_outbox` puts it in its community's outbox.
+/// Stores an activity we emit. `in_outbox` puts it in its community's outbox. Its ordering
+/// key (what it is about, `delivery::ordering_key`) goes with it to its deliveries.
 pub async fn insert(
     conn: &mut AnyConnection,
     ap_id: &str,
@@ -57,8 +58,8 @@ pub async fn insert(
     in_outbox: bool,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO activities (ap_id, kind, actor, community_id, json, in_outbox, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO activities (ap_id, kind, actor, community_id, json, in_outbox, created_at, \
+         ordering_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(ap_id)
     .bind(kind)
@@ -67,6 +68,7 @@ pub async fn insert(
     .bind(json)
     .bind(super::flag(in_outbox))
     .bind(now_ms())
+    .bind(crate::delivery::ordering_key(json))
     .fetch_one(conn)
     .await
 }

@@ -15,7 +15,8 @@ pub async fn enqueue(
     for inbox in inboxes {
         sqlx::query(
             "INSERT INTO deliveries (activity_id, inbox, signer, attempts, next_attempt_at, \
-             locked_until, created_at) VALUES ($1, $2, $3, 0, $4, 0, $4) \
+             locked_until, created_at, ordering_key) VALUES ($1, $2, $3, 0, $4, 0, $4, \
+             (SELECT ordering_key FROM activities WHERE id = $1)) \
              ON CONFLICT (activity_id, inbox) DO NOTHING",
         )
         .bind(activity_id)
@@ -83,9 +84,11 @@ pub async fn expand_fanouts(
         let signer: String = r.try_get("signer")?;
         sqlx::query(
             "INSERT INTO deliveries (activity_id, inbox, signer, attempts, next_attempt_at, \
-             locked_until, created_at) \
-             SELECT DISTINCT $1, COALESCE(p.shared_inbox, p.inbox), $2, 0, $3, 0, $3 \
+             locked_until, created_at, ordering_key) \
+             SELECT DISTINCT $1, COALESCE(p.shared_inbox, p.inbox), $2, 0, $3, 0, $3, \
+             a.ordering_key \
              FROM community_followers f JOIN people p ON p.id = f.person_id \
+             JOIN activities a ON a.id = $1 \
              WHERE f.community_id = $4 AND f.state = 'accepted' AND p.local = 0 \
              ON CONFLICT (activity_id, inbox) DO NOTHING",
         )
@@ -126,15 +129,22 @@ pub async fn claim_due(
     let now = now_ms();
     // PostgreSQL: several processes share the queue; SKIP LOCKED keeps them off each
     // other's rows. SQLite is single-process and serialises writers anyway.
+    // Only the first queued delivery of a subject to an inbox may go (migration 0011):
+    // the next one waits until it is sent or dropped, whichever process holds it.
     let sql = if postgres {
-        "UPDATE deliveries SET locked_until = $3 WHERE id IN (SELECT id FROM deliveries \
-         WHERE next_attempt_at <= $1 AND locked_until <= $1 ORDER BY next_attempt_at, id \
-         LIMIT $2 FOR UPDATE SKIP LOCKED) \
+        "UPDATE deliveries SET locked_until = $3 WHERE id IN (SELECT d.id FROM deliveries d \
+         WHERE d.next_attempt_at <= $1 AND d.locked_until <= $1 AND (d.ordering_key = '' OR \
+         NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.inbox = d.inbox \
+         AND e.ordering_key = d.ordering_key AND e.id < d.id)) \
+         ORDER BY d.next_attempt_at, d.id LIMIT $2 FOR UPDATE SKIP LOCKED) \
          RETURNING id, activity_id, inbox, signer, attempts, locked_until"
     } else {
-        "UPDATE deliveries SET locked_until = $3 WHERE id IN (SELECT id FROM deliveries \
-         WHERE next_attempt_at <= $1 AND locked_until <= $1 ORDER BY next_attempt_at, id \
-         LIMIT $2) RETURNING id, activity_id, inbox, signer, attempts, locked_until"
+        "UPDATE deliveries SET locked_until = $3 WHERE id IN (SELECT d.id FROM deliveries d \
+         WHERE d.next_attempt_at <= $1 AND d.locked_until <= $1 AND (d.ordering_key = '' OR \
+         NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.inbox = d.inbox \
+         AND e.ordering_key = d.ordering_key AND e.id < d.id)) \
+         ORDER BY d.next_attempt_at, d.id LIMIT $2) \
+         RETURNING id, activity_id, inbox, signer, attempts, locked_until"
     };
     let rows = sqlx::query(sql)
         .bind(now)
