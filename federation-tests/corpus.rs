@@ -409,11 +409,26 @@ async fn a_follower_of_a_lemmy_community_sees_everything(b: Backend, version: &s
     }
     drop(conn);
 
-    // Moderation we do not act on yet is acknowledged, not an error.
-    let moderation = vec!["add-mod", "remove-mod", "update-group"];
-    for name in moderation {
-        expect(name, handle(&state, &f(name)).await, Outcome::Ignored);
+    // Moderators appointed and removed by the community (Add/Remove, target = its
+    // moderators collection): the person is fetched and the role mirrored.
+    for (name, moderator) in [("add-mod", true), ("remove-mod", false)] {
+        expect(name, handle(&state, &f(name)).await, Outcome::Done);
+        let mut conn = state.db.pool.acquire().await.unwrap();
+        let person = store::people::find_by_ap_id(&mut conn, &target(&f(name)))
+            .await
+            .unwrap()
+            .expect("the person fetched");
+        let role = store::communities::has_role(&mut conn, community.id, person.id, "moderator")
+            .await
+            .unwrap();
+        assert_eq!(role, moderator, "{name}");
     }
+    // Moderation we do not act on yet is acknowledged, not an error.
+    expect(
+        "update-group",
+        handle(&state, &f("update-group")).await,
+        Outcome::Ignored,
+    );
 
     // Content from other servers, relayed: refetched from its origin.
     expect(

@@ -314,3 +314,173 @@ async fn a_moderator_locks_and_unlocks_a_thread_across_instances() {
     assert_eq!(log["items"][2]["person"], bob_id.as_str(), "{log}");
     assert_eq!(log["items"][2]["reason"], "Spam", "{log}");
 }
+
+/// The moderators of `handle` as `user`'s instance knows them (ActivityPub ids).
+async fn moderators(user: &User, handle: &str) -> Vec<String> {
+    user.get(&format!("/communities/{handle}/moderators")).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["ap_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moderator_on_another_instance_is_appointed_moderates_from_home_and_is_removed() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let beta = TestServer::start_named("beta.test", "", "").await;
+    let alice = User::create(&alpha, "alice").await;
+    let carol = User::create(&alpha, "carol").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let handle = format!("woodwork@alpha.test:{}", alpha.port);
+    let bob = User::create(&beta, "bob").await;
+    let bob_id = format!("{}/u/bob", beta.base_url);
+    let alice_id = format!("{}/u/alice", alpha.base_url);
+    bob.get(&format!("/resolve?q=!{handle}")).await;
+    bob.post(&format!("/communities/{handle}/follow"), json!({}))
+        .await;
+    wait_follow_accepted(&bob, &handle).await;
+    let post = alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "Froe or axe?", "body": "For riving" }),
+        )
+        .await;
+    let post_id = post["id"].as_i64().unwrap();
+    let on_beta = wait_for_post(&bob, &handle, "the post on beta", |p| {
+        p["title"] == "Froe or axe?"
+    })
+    .await;
+    let beta_id = on_beta["id"].as_i64().unwrap();
+
+    // Not a moderator yet: bob cannot lock from beta.
+    let lock = json!({ "locked": true, "reason": "Settled" });
+    let (s, v) = bob
+        .call(
+            reqwest::Method::POST,
+            &format!("/posts/{beta_id}/lock"),
+            Some(lock.clone()),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+
+    // Alice appoints bob (who lives on beta); beta learns it from the community's Announce.
+    let mods = alice
+        .post(
+            "/communities/woodwork/moderators",
+            json!({ "person": bob_id }),
+        )
+        .await;
+    assert_eq!(mods["items"].as_array().unwrap().len(), 2, "{mods}");
+    assert_eq!(
+        moderators(&alice, "woodwork").await,
+        [alice_id.clone(), bob_id.clone()]
+    );
+    poll_until(WAIT, "bob as moderator on beta", || async {
+        moderators(&bob, &handle)
+            .await
+            .contains(&bob_id)
+            .then_some(())
+    })
+    .await;
+
+    // Bob moderates from home: his Lock goes to the community, which accepts and relays it.
+    bob.post(&format!("/posts/{beta_id}/lock"), lock.clone())
+        .await;
+    poll_until(WAIT, "bob's lock on alpha", || async {
+        let t = alice.get(&format!("/posts/{post_id}")).await;
+        (t["post"]["locked"] == true).then_some(())
+    })
+    .await;
+    let log = alice.get("/communities/woodwork/modlog").await;
+    let actions: Vec<(&str, &str)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("lock", bob_id.as_str()),
+            ("add_moderator", alice_id.as_str())
+        ],
+        "{log}"
+    );
+
+    // Seniority: carol, appointed after alice, cannot remove her; alice removes carol.
+    alice
+        .post(
+            "/communities/woodwork/moderators",
+            json!({ "person": "carol" }),
+        )
+        .await;
+    let (s, v) = carol
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/moderators",
+            Some(json!({ "person": "alice", "moderator": false })),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (403, Some("senior_moderator")),
+        "{v}"
+    );
+    alice
+        .post(
+            "/communities/woodwork/moderators",
+            json!({ "person": "carol", "moderator": false }),
+        )
+        .await;
+
+    // A signed Remove from someone who is no moderator changes nothing.
+    let remote = start_remote(std::time::Duration::ZERO).await;
+    let mallory = format!("{}/users/1", remote.base);
+    let forged = json!({
+        "id": format!("{}/activities/remove/1", remote.base), "type": "Remove",
+        "actor": mallory, "object": alice_id,
+        "target": format!("{}/c/woodwork/moderators", alpha.base_url),
+    });
+    assert_eq!(remote.send(&alpha, &mallory, forged).await, 403);
+
+    // Alice removes bob: beta forgets his role, and his next lock is refused at home.
+    alice
+        .post(
+            "/communities/woodwork/moderators",
+            json!({ "person": bob_id, "moderator": false }),
+        )
+        .await;
+    poll_until(WAIT, "bob no longer moderator on beta", || async {
+        (!moderators(&bob, &handle).await.contains(&bob_id)).then_some(())
+    })
+    .await;
+    let (s, v) = bob
+        .call(
+            reqwest::Method::POST,
+            &format!("/posts/{beta_id}/lock"),
+            Some(json!({ "locked": false })),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+
+    // The last moderator stays.
+    let (s, v) = alice
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/moderators",
+            Some(json!({ "person": "alice", "moderator": false })),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("last_moderator")),
+        "{v}"
+    );
+    assert_eq!(moderators(&alice, "woodwork").await, [alice_id]);
+}

@@ -19,6 +19,62 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/communities", get(list).post(create))
         .route("/communities/{name}", get(show))
+        .route(
+            "/communities/{handle}/moderators",
+            get(moderators).post(appoint),
+        )
+}
+
+#[derive(Serialize)]
+struct ModeratorsOutput {
+    /// Longest-serving first: a moderator can remove those listed after them.
+    items: Vec<crate::store::communities::RoleHolder>,
+}
+
+/// The moderators of a community, local or remote (as its instance announced them).
+async fn moderators(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+) -> AppResult<Json<ModeratorsOutput>> {
+    let mut conn = state.db.pool.acquire().await?;
+    let c = super::posts::community_by_handle(&mut conn, &handle).await?;
+    let items = crate::store::communities::role_holders(&mut conn, c.id, "moderator").await?;
+    Ok(Json(ModeratorsOutput { items }))
+}
+
+#[derive(Deserialize)]
+struct AppointInput {
+    /// ActivityPub id of the person, or a local username.
+    person: String,
+    /// false: remove them as moderator.
+    #[serde(default = "yes")]
+    moderator: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A moderator appoints (or, with `"moderator": false`, removes) a moderator.
+async fn appoint(
+    State(state): State<AppState>,
+    Auth(user, _): Auth,
+    Path(handle): Path<String>,
+    ApiJson(input): ApiJson<AppointInput>,
+) -> AppResult<Json<ModeratorsOutput>> {
+    let community = {
+        let mut conn = state.db.pool.acquire().await?;
+        super::posts::community_by_handle(&mut conn, &handle).await?
+    };
+    crate::domain::moderation::appoint(
+        &state,
+        &user.person,
+        &community,
+        &input.person,
+        input.moderator,
+    )
+    .await?;
+    moderators(State(state), Path(handle)).await
 }
 
 /// A community as the API shows it.

@@ -3,27 +3,22 @@
 
 use crate::{
     error::{AppError, AppResult},
-    federation::activities::{featuring, locking, send},
+    federation::activities::{appointing, featuring, locking, send},
     state::AppState,
     store::{self, modlog::NewEntry, people::DbPerson, posts::DbPost},
 };
 use sqlx::AnyConnection;
 
-/// Moderation from this instance: the community must be ours (a remote community is
-/// moderated on its own instance; moderating it from here needs its roles, a later part of
-/// #6) and `moderator` must hold the role. `what` completes "only a moderator … can".
+/// Moderation from this instance: `moderator` must hold the role in the community. For a
+/// remote community that is the role its own instance announced (a moderator living here
+/// of a community hosted elsewhere: the action is sent to the community, which checks it
+/// again and relays it). `what` completes "only a moderator … can".
 async fn require_local_moderator(
     conn: &mut AnyConnection,
     community: &crate::store::communities::DbCommunity,
     moderator: &DbPerson,
     what: &str,
 ) -> AppResult<()> {
-    if !community.local {
-        return Err(AppError::forbidden(
-            "remote_community",
-            "this community is moderated on its own instance",
-        ));
-    }
     if !store::communities::has_role(conn, community.id, moderator.id, "moderator").await? {
         return Err(AppError::forbidden(
             "not_a_moderator",
@@ -240,6 +235,114 @@ pub async fn ban(
         },
     )
     .await?;
+    send::to_community(
+        &mut tx,
+        state,
+        moderator.ap_id.as_str(),
+        community,
+        &activity,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    send::wake(state);
+    Ok(())
+}
+
+/// Whether `moderator` may appoint (`added`) or remove `person` as a moderator of a local
+/// community: any moderator appoints; a moderator removes those appointed after them, or
+/// steps down; the last moderator stays. Lemmy orders its moderators the same way.
+pub async fn check_appointment(
+    conn: &mut AnyConnection,
+    community: &crate::store::communities::DbCommunity,
+    moderator: &DbPerson,
+    person: &DbPerson,
+    added: bool,
+) -> AppResult<()> {
+    if added || !community.local {
+        return Ok(());
+    }
+    use store::communities::role_since;
+    let Some(theirs) = role_since(conn, community.id, person.id, "moderator").await? else {
+        return Ok(()); // not a moderator: nothing to remove
+    };
+    let holders = store::communities::role_holders(conn, community.id, "moderator").await?;
+    if holders.len() <= 1 {
+        return Err(AppError::invalid(
+            "last_moderator",
+            "a community keeps at least one moderator",
+        ));
+    }
+    let mine = role_since(conn, community.id, moderator.id, "moderator")
+        .await?
+        .unwrap_or(i64::MAX);
+    if person.id != moderator.id && mine > theirs {
+        return Err(AppError::forbidden(
+            "senior_moderator",
+            "a moderator can only remove moderators appointed after them",
+        ));
+    }
+    Ok(())
+}
+
+/// A moderator appoints (or removes) a moderator, local or from another instance. Logged,
+/// and federated as Lemmy does (`Add`/`Remove` with the moderators collection as target).
+pub async fn appoint(
+    state: &AppState,
+    moderator: &DbPerson,
+    community: &crate::store::communities::DbCommunity,
+    person: &str,
+    added: bool,
+) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    require_local_moderator(
+        &mut tx,
+        community,
+        moderator,
+        "appoint or remove moderators",
+    )
+    .await?;
+    let person = match store::people::find_by_ap_id(&mut tx, person).await? {
+        Some(p) => p,
+        None => store::people::find_local_by_name(&mut tx, person)
+            .await?
+            .ok_or(AppError::NotFound("person"))?,
+    };
+    check_appointment(&mut tx, community, moderator, &person, added).await?;
+    let changed = if added {
+        let new = store::communities::role_since(&mut tx, community.id, person.id, "moderator")
+            .await?
+            .is_none();
+        store::communities::add_role(&mut tx, community.id, person.id, "moderator").await?;
+        new
+    } else {
+        store::communities::remove_role(&mut tx, community.id, person.id, "moderator").await?
+    };
+    // Nothing to say when nothing changed here, except to a remote community: what we know
+    // of its moderators may be incomplete, it decides.
+    if !changed && community.local {
+        return Ok(());
+    }
+    let activity = appointing::activity(state, moderator, community, &person, added);
+    if changed {
+        store::modlog::insert(
+            &mut tx,
+            NewEntry {
+                community_id: community.id,
+                actor_id: Some(moderator.id),
+                action: if added {
+                    "add_moderator"
+                } else {
+                    "remove_moderator"
+                },
+                post_id: None,
+                person_id: Some(person.id),
+                reason: None,
+                activity_id: activity["id"].as_str(),
+            },
+        )
+        .await?;
+    }
     send::to_community(
         &mut tx,
         state,

@@ -246,6 +246,56 @@ pub async fn add_role(
     Ok(())
 }
 
+/// Takes a role away; false if the person did not hold it.
+pub async fn remove_role(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    person_id: i64,
+    role: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM community_roles WHERE community_id = $1 AND person_id = $2 AND role = $3",
+    )
+    .bind(community_id)
+    .bind(person_id)
+    .bind(role)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Since when `person_id` holds `role` (milliseconds), if they do.
+pub async fn role_since(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    person_id: i64,
+    role: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT created_at FROM community_roles WHERE community_id = $1 AND person_id = $2 \
+         AND role = $3",
+    )
+    .bind(community_id)
+    .bind(person_id)
+    .bind(role)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The community whose moderators collection is `target` (Lemmy names it
+/// `{community}/moderators`; a Group may name another in `attributedTo`).
+pub async fn find_by_moderators_collection(
+    conn: &mut AnyConnection,
+    target: &str,
+) -> Result<Option<DbCommunity>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        community_columns!(),
+        " FROM communities WHERE moderators_url = $1 OR ap_id || '/moderators' = $1 LIMIT 1"
+    );
+    sqlx::query_as(sql).bind(target).fetch_optional(conn).await
+}
+
 /// A person holding a role, for collections and pages.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RoleHolder {

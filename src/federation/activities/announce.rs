@@ -2,7 +2,7 @@
 //! and we unwrap what remote communities we follow relay to us.
 
 use super::{
-    ActorRef, Outcome, banning, deletion, dispatch, featuring, find_or_fetch_actor,
+    ActorRef, Outcome, appointing, banning, deletion, dispatch, find_or_fetch_actor,
     following::strip_context,
     locking, same_origin,
     send::{self, Delivery},
@@ -224,7 +224,7 @@ async fn receive_activity(
             deletion::apply(inner, inner_actor, data, Some(group), true).await
         }
         "Lock" => locking::apply(&inner, &inner, inner_actor, data, Some(group), true).await,
-        "Add" | "Remove" => featuring::apply(&inner, inner_actor, data, Some(group)).await,
+        "Add" | "Remove" => appointing::add_or_remove(&inner, inner_actor, data, Some(group)).await,
         "Block" => banning::apply(&inner, &inner, inner_actor, data, Some(group), true).await,
         "Undo" if type_of(&inner["object"]) == Some("Block") => {
             let block = inner["object"].clone();

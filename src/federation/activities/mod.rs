@@ -3,6 +3,7 @@
 //! types are answered 202 and logged (Lemmy #3570, #3862 show the alternative).
 
 pub mod announce;
+pub mod appointing;
 pub mod banning;
 pub mod create;
 pub mod deletion;
@@ -176,7 +177,7 @@ pub async fn dispatch(
         "Undo" => receive_undo(json, actor, data).await,
         "Announce" => announce::receive(json, actor, data).await,
         "Lock" => locking::apply(&json, &json, actor, data, None, true).await,
-        "Add" | "Remove" => featuring::apply(&json, actor, data, None).await,
+        "Add" | "Remove" => appointing::add_or_remove(&json, actor, data, None).await,
         "Block" => banning::apply(&json, &json, actor, data, None, true).await,
         other => {
             tracing::info!(kind = other, "ignoring an activity type we do not handle");
