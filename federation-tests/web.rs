@@ -302,26 +302,12 @@ async fn anonymous_page(state: &AppState, path: &str) -> Reply {
     send(state, req).await
 }
 
-async fn anonymous_page_views_are_kept_briefly_and_local_changes_show_at_once(b: Backend) {
-    // A long keep time, so that what is kept is certain within the test.
-    let (state, _db) = test_state(b, "page_cache_ms = 600000\n").await;
-    let r = form(
-        &state,
-        "/register",
-        "username=alice&password=correct+horse+battery",
-        None,
-        ORIGIN,
-    )
-    .await;
+/// Registers `name` through the forms and logs in: the session cookie and the person.
+async fn sign_up(state: &AppState, name: &str) -> (String, guildhall::store::people::DbPerson) {
+    let creds = format!("username={name}&password=correct+horse+battery");
+    let r = form(state, "/register", &creds, None, ORIGIN).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let r = form(
-        &state,
-        "/login",
-        "username=alice&password=correct+horse+battery",
-        None,
-        ORIGIN,
-    )
-    .await;
+    let r = form(state, "/login", &creds, None, ORIGIN).await;
     let cookie = r.headers[header::SET_COOKIE]
         .to_str()
         .unwrap()
@@ -329,11 +315,18 @@ async fn anonymous_page_views_are_kept_briefly_and_local_changes_show_at_once(b:
         .next()
         .unwrap()
         .to_string();
-    let alice =
-        guildhall::domain::accounts::authenticate(&state, cookie.split('=').nth(1).unwrap())
+    let person =
+        guildhall::domain::accounts::authenticate(state, cookie.split('=').nth(1).unwrap())
             .await
             .unwrap()
             .person;
+    (cookie, person)
+}
+
+async fn anonymous_page_views_are_kept_briefly_and_local_changes_show_at_once(b: Backend) {
+    // A long keep time, so that what is kept is certain within the test.
+    let (state, _db) = test_state(b, "page_cache_ms = 600000\n").await;
+    let (cookie, alice) = sign_up(&state, "alice").await;
     let community = guildhall::domain::communities::create(
         &state,
         &alice,
@@ -402,5 +395,103 @@ async fn anonymous_page_views_are_kept_briefly_and_local_changes_show_at_once(b:
     assert_eq!(
         anonymous_page(&state, "/c/nothing").await.status,
         StatusCode::NOT_FOUND
+    );
+}
+
+on_both_stores!(a_long_thread_is_read_a_page_at_a_time);
+
+async fn a_long_thread_is_read_a_page_at_a_time(b: Backend) {
+    use guildhall::domain::{communities, posts};
+    let (state, _db) = test_state(b, "").await;
+    let (cookie, alice) = sign_up(&state, "alice").await;
+    let community = communities::create(
+        &state,
+        &alice,
+        communities::NewCommunityInput {
+            name: "woodwork".into(),
+            title: "Woodwork".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let root = posts::create_post(
+        &state,
+        &alice,
+        &community,
+        posts::NewPostInput {
+            title: "Long thread".into(),
+            body: "x".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // 60 top-level replies (one more page than 50), and a reply to the 55th.
+    let mut top = Vec::new();
+    for n in 1..=60 {
+        let r = posts::create_reply(&state, &alice, &root, &format!("Reply number {n}."))
+            .await
+            .unwrap();
+        top.push(r);
+    }
+    let nested = posts::create_reply(&state, &alice, &top[54], "Answer to fifty-five.")
+        .await
+        .unwrap();
+
+    let first = page(&state, &format!("/thread/{}", root.id), &cookie).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(first.body.contains("Reply number 50."), "page 1 ends at 50");
+    assert!(!first.body.contains("Reply number 51."), "51 is on page 2");
+    assert!(first.body.contains("Replies page 1 of 2"));
+    assert!(first.body.contains(&format!("/thread/{}?page=2", root.id)));
+
+    let second = page(&state, &format!("/thread/{}?page=2", root.id), &cookie).await;
+    assert!(second.body.contains("Reply number 60.") && second.body.contains("Reply number 51."));
+    assert!(!second.body.contains("Reply number 50."));
+    assert!(
+        second.body.contains("Answer to fifty-five."),
+        "subtrees go with their reply"
+    );
+    assert!(second.body.contains(&format!("/thread/{}?page=1", root.id)));
+
+    // A link to a reply opens the page that holds it; a page past the end is the last.
+    let at_reply = page(&state, &format!("/thread/{}", nested.id), &cookie).await;
+    assert!(
+        at_reply.body.contains(&format!("id=\"r{}\"", nested.id)),
+        "{}",
+        at_reply.body
+    );
+    assert!(at_reply.body.contains("Replies page 2 of 2"));
+    let past = page(&state, &format!("/thread/{}?page=99", root.id), &cookie).await;
+    assert!(past.body.contains("Replies page 2 of 2"));
+    let bad = page(&state, &format!("/thread/{}?page=x", root.id), &cookie).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    // The API pages the same way.
+    let api = |path: String| {
+        let state = state.clone();
+        async move {
+            let req = Request::get(path).body(Body::empty()).unwrap();
+            send(&state, req).await.json()
+        }
+    };
+    let p1 = api(format!("/api/v1/posts/{}", root.id)).await;
+    assert_eq!(
+        (p1["page"].as_u64(), p1["pages"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(p1["replies"].as_array().unwrap().len(), 50);
+    let p2 = api(format!("/api/v1/posts/{}", nested.id)).await;
+    assert_eq!(
+        p2["page"].as_u64(),
+        Some(2),
+        "the page of the reply asked for"
+    );
+    assert_eq!(p2["post"]["id"].as_i64(), Some(root.id));
+    assert_eq!(
+        p2["replies"].as_array().unwrap().len(),
+        11,
+        "51–60 and the answer"
     );
 }

@@ -182,30 +182,45 @@ async fn load(conn: &mut AnyConnection, id: i64) -> AppResult<DbPost> {
 #[derive(Serialize)]
 struct ThreadOutput {
     post: PostView,
-    /// Every reply in the thread (oldest first); `parent_id` gives the tree.
+    /// This page's replies (oldest first): up to 50 top-level replies, each with every reply
+    /// under it; `parent_id` gives the tree.
     replies: Vec<PostView>,
+    /// 1-based, and the number of pages.
+    page: usize,
+    pages: usize,
+}
+
+#[derive(Deserialize)]
+struct ThreadQuery {
+    /// 1-based; absent: the first page, or (for a reply's id) the page that holds it.
+    page: Option<usize>,
 }
 
 async fn thread(
     State(state): State<AppState>,
     Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<ThreadQuery>,
 ) -> AppResult<Json<ThreadOutput>> {
     let mut conn = state.db.pool.acquire().await?;
     let p = load(&mut conn, id).await?;
+    let at = p.root_id.map(|_| p.id);
     let root_id = p.root_id.unwrap_or(p.id);
     let root = if root_id == p.id {
         p
     } else {
         load(&mut conn, root_id).await?
     };
-    let replies_rows = store::posts::thread(&mut conn, root.id).await?;
-    let mut replies = Vec::with_capacity(replies_rows.len());
-    for r in replies_rows {
-        replies.push(view(&mut conn, r).await?);
+    let all = store::posts::thread(&mut conn, root.id).await?;
+    let shown = crate::domain::threads::page_of_thread(&all, root.id, q.page, at);
+    let mut replies = Vec::with_capacity(shown.replies.len());
+    for r in shown.replies {
+        replies.push(view(&mut conn, r.clone()).await?);
     }
     Ok(Json(ThreadOutput {
         post: view(&mut conn, root).await?,
         replies,
+        page: shown.page + 1,
+        pages: shown.pages,
     }))
 }
 

@@ -7,6 +7,7 @@ pub mod follows;
 pub mod markdown;
 pub mod moderation;
 pub mod posts;
+pub mod threads;
 pub mod validate;
 
 use crate::error::AppError;

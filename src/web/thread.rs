@@ -11,7 +11,7 @@ use crate::{
 };
 use axum::{
     Form, Router,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::HeaderMap,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -69,15 +69,23 @@ fn actions(p: &DbPost, viewer: &Viewer, my_vote: i64) -> String {
     out
 }
 
+#[derive(Deserialize)]
+struct ThreadQuery {
+    /// 1-based; absent: the first page, or the page of the reply asked for.
+    page: Option<usize>,
+}
+
 async fn thread_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<i64>,
+    Query(q): Query<ThreadQuery>,
 ) -> AppResult<Response> {
     let mut conn = state.db.pool.acquire().await?;
     let Some(p) = store::posts::find_by_id(&mut conn, id).await? else {
         return Ok(not_found(&state, &viewer, "post"));
     };
+    let asked_reply = p.root_id.map(|_| p.id);
     let root = match p.root_id {
         Some(r) => store::posts::find_by_id(&mut conn, r).await?.unwrap_or(p),
         None => p,
@@ -166,10 +174,13 @@ async fn thread_page(
         );
     }
     body.push_str("<section><h2>Replies</h2>");
+    // This page's top-level replies with their subtrees.
+    let shown = crate::domain::threads::page_of_thread(&replies, root.id, q.page, asked_reply);
     let mut children: HashMap<Option<i64>, Vec<&DbPost>> = HashMap::new();
-    for r in &replies {
+    for r in &shown.replies {
         children.entry(r.parent_id).or_default().push(r);
     }
+    let (current, pages) = (shown.page, shown.pages);
     let view = ThreadView {
         children: &children,
         names: &names,
@@ -177,6 +188,9 @@ async fn thread_page(
         viewer: &viewer,
     };
     body.push_str(&view.replies(Some(root.id), 0));
+    if pages > 1 {
+        body.push_str(&pager(root.id, current, pages));
+    }
     body.push_str("</section>");
     Ok(page(&state, &viewer, &title, &body).into_response())
 }
@@ -234,10 +248,35 @@ async fn load(state: &AppState, id: i64) -> AppResult<DbPost> {
         .ok_or(AppError::NotFound("post"))
 }
 
-/// The thread page of a post or reply (its root's page, at the reply).
+/// Links to the other pages of a long thread (`current` is 0-based).
+fn pager(root_id: i64, current: usize, pages: usize) -> String {
+    let mut out = format!(
+        "<nav class=\"pager\"><span class=\"muted\">Replies page {} of {pages}</span>",
+        current + 1
+    );
+    if current > 0 {
+        let _ = write!(
+            out,
+            " <a href=\"/thread/{root_id}?page={}\" rel=\"prev\">Earlier replies</a>",
+            current
+        );
+    }
+    if current + 1 < pages {
+        let _ = write!(
+            out,
+            " <a href=\"/thread/{root_id}?page={}\" rel=\"next\">Later replies</a>",
+            current + 2
+        );
+    }
+    out.push_str("</nav>");
+    out
+}
+
+/// The thread page of a post or reply (for a reply: the page of the thread that holds it,
+/// at the reply).
 fn thread_url(p: &DbPost) -> String {
     match p.root_id {
-        Some(root) => format!("/thread/{root}#r{}", p.id),
+        Some(_) => format!("/thread/{0}#r{0}", p.id),
         None => format!("/thread/{}", p.id),
     }
 }
