@@ -31,7 +31,7 @@ pub(crate) struct Remote {
     pub(crate) base: String,
     key: PrivateKey,
     /// (inbox path, activity JSON) in arrival order.
-    received: Arc<Mutex<Vec<(String, Value)>>>,
+    pub(crate) received: Arc<Mutex<Vec<(String, Value)>>>,
     /// Most POSTs being answered at once.
     most_in_flight: Arc<AtomicUsize>,
     /// Objects served at their path (see `serve`).
@@ -112,7 +112,7 @@ pub(crate) async fn start_remote(delay: Duration) -> Remote {
 
 impl Remote {
     /// Remote actor `n` follows `group` on `server` (a signed Follow to its inbox).
-    async fn follow(&self, server: &TestServer, group: &str, n: usize) {
+    pub(crate) async fn follow(&self, server: &TestServer, group: &str, n: usize) {
         let actor = format!("{}/users/{n}", self.base);
         let body = json!({ "id": format!("{}/follows/{n}", self.base), "type": "Follow",
                            "actor": actor, "object": group });

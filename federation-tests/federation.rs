@@ -20,7 +20,17 @@ pub(crate) struct User {
 
 impl User {
     pub(crate) async fn create(server: &TestServer, name: &str) -> User {
-        let out = server.cli(&["admin", "create-user", name], "correct horse battery\n");
+        Self::create_with(server, &["admin", "create-user", name]).await
+    }
+
+    /// A user with the instance admin flag.
+    pub(crate) async fn admin(server: &TestServer, name: &str) -> User {
+        Self::create_with(server, &["admin", "create-user", name, "--admin"]).await
+    }
+
+    async fn create_with(server: &TestServer, args: &[&str]) -> User {
+        let name = args[2];
+        let out = server.cli(args, "correct horse battery\n");
         assert!(
             out.status.success(),
             "{}",

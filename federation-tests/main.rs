@@ -17,6 +17,7 @@ mod hostile;
 mod http;
 mod inbound;
 mod moderation;
+mod policy;
 mod process;
 mod signatures;
 mod store;

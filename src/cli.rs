@@ -107,6 +107,31 @@ pub enum FederationCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Put a domain (and its subdomains) on the allow list, used in allow-list mode.
+    Allow {
+        /// The domain, e.g. partner.example.
+        domain: String,
+        /// Why (kept for the admins).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Take a domain off the allow list.
+    Disallow {
+        /// The domain.
+        domain: String,
+    },
+    /// Federate with everyone not blocked (`open`) or only with the allow list
+    /// (`allowlist`); applies at once to every process, inbound and outbound.
+    Mode {
+        #[arg(value_parser = ["open", "allowlist"])]
+        mode: String,
+    },
+    /// The federation policy: mode, allow list, block list.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -285,14 +310,65 @@ async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             federation_status(&state, json).await
         }
         AdminCommand::Federation(FederationCommand::Block { domain, reason }) => {
-            let domain = normalise_domain(&domain)?;
+            let domain = crate::domain::federation_policy::normalise_domain(&domain)?;
             let mut conn = state.db.pool.acquire().await?;
             store::instances::block(&mut conn, &domain, reason.as_deref()).await?;
             println!("blocked {domain}");
+            print_footprint(&mut conn, &domain, "unblock").await
+        }
+        AdminCommand::Federation(FederationCommand::Allow { domain, reason }) => {
+            let domain = crate::domain::federation_policy::normalise_domain(&domain)?;
+            let mut conn = state.db.pool.acquire().await?;
+            store::instances::allow(&mut conn, &domain, reason.as_deref()).await?;
+            println!("allowed {domain}");
+            Ok(())
+        }
+        AdminCommand::Federation(FederationCommand::Disallow { domain }) => {
+            let domain = crate::domain::federation_policy::normalise_domain(&domain)?;
+            let mut conn = state.db.pool.acquire().await?;
+            if !store::instances::disallow(&mut conn, &domain).await? {
+                anyhow::bail!("{domain} was not on the allow list");
+            }
+            println!("took {domain} off the allow list");
+            print_footprint(&mut conn, &domain, "allow").await
+        }
+        AdminCommand::Federation(FederationCommand::Mode { mode }) => {
+            let mut conn = state.db.pool.acquire().await?;
+            store::instances::set_mode(&mut conn, &mode).await?;
+            tracing::warn!(%mode, "federation mode changed");
+            println!("federation mode: {mode}");
+            if mode == "allowlist" {
+                let policy = crate::domain::federation_policy::summary(&state).await?;
+                println!(
+                    "federating only with: {}",
+                    if policy["allowed"].as_array().is_some_and(Vec::is_empty) {
+                        "nobody (the allow list is empty)".to_string()
+                    } else {
+                        policy["allowed"].to_string()
+                    }
+                );
+                println!(
+                    "nothing stored is deleted; `guildhall admin federation mode open` undoes this"
+                );
+            }
+            Ok(())
+        }
+        AdminCommand::Federation(FederationCommand::List { json }) => {
+            let policy = crate::domain::federation_policy::summary(&state).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&policy)?);
+            } else {
+                println!("mode: {}", policy["mode"].as_str().unwrap_or_default());
+                for (list, what) in [("allowed", "allowed"), ("blocked", "blocked")] {
+                    for d in policy[list].as_array().into_iter().flatten() {
+                        println!("{what}\t{}", d.as_str().unwrap_or_default());
+                    }
+                }
+            }
             Ok(())
         }
         AdminCommand::Federation(FederationCommand::Unblock { domain }) => {
-            let domain = normalise_domain(&domain)?;
+            let domain = crate::domain::federation_policy::normalise_domain(&domain)?;
             let mut conn = state.db.pool.acquire().await?;
             if !store::instances::unblock(&mut conn, &domain).await? {
                 anyhow::bail!("{domain} was not blocked");
@@ -481,28 +557,20 @@ async fn federation_status(state: &AppState, json: bool) -> anyhow::Result<()> {
 }
 
 /// A bare host name, lower case: `https://Spam.Example/x` and `spam.example.` → `spam.example`.
-fn normalise_domain(raw: &str) -> anyhow::Result<String> {
-    let raw = raw.trim();
-    let host = match url::Url::parse(raw) {
-        Ok(u) if u.host_str().is_some() => u.host_str().unwrap_or_default().to_string(),
-        _ => raw
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-    };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    if host.is_empty()
-        || !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-    {
-        anyhow::bail!("`{raw}` is not a domain");
-    }
-    Ok(host)
+/// Says what federating with `domain` has brought here, and how to undo the change.
+async fn print_footprint(
+    conn: &mut sqlx::AnyConnection,
+    domain: &str,
+    undo: &str,
+) -> anyhow::Result<()> {
+    let (people, follows, posts) = store::instances::footprint(conn, domain).await?;
+    tracing::warn!(%domain, people, follows, posts, "federation with an instance stopped");
+    println!(
+        "from {domain}: {people} people, {follows} follows of our communities, {posts} posts \
+         and replies; none of it is deleted (their follows get no deliveries while this \
+         lasts); `guildhall admin federation {undo} {domain}` undoes this"
+    );
+    Ok(())
 }
 
 fn yes_no(b: bool) -> &'static str {

@@ -97,6 +97,8 @@ pub struct FederationSettings {
     pub inbox_wait_ms: u64,
     pub inbox_lease_secs: u64,
     pub blocked_instances: Vec<String>,
+    pub mode: String,
+    pub allowed_instances: Vec<String>,
     pub allow_private_addresses: bool,
     pub resolve: BTreeMap<String, std::net::IpAddr>,
 }
@@ -282,6 +284,9 @@ impl Config {
         }
         if self.federation.delivery_concurrency == 0 {
             errors.push("federation.delivery_concurrency: must be at least 1".to_string());
+        }
+        if !matches!(self.federation.mode.as_str(), "open" | "allowlist") {
+            errors.push("federation.mode: must be \"open\" or \"allowlist\"".to_string());
         }
         if self.federation.inbox_lease_secs == 0 {
             errors.push("federation.inbox_lease_secs: must be at least 1".to_string());

@@ -92,25 +92,21 @@ impl AppState {
             && url.port_or_known_default() == base.port_or_known_default()
     }
 
-    /// Whether the host of `url` is blocked (config or admin list; parents included).
+    /// Whether we do not federate with the host of `url`: blocked (config or admin list;
+    /// parent domains included), or, in allow-list mode, not allowed.
     pub async fn is_blocked(&self, url: &Url) -> Result<bool, sqlx::Error> {
         let Some(host) = url.host_str().map(str::to_ascii_lowercase) else {
             return Ok(false);
         };
-        let configured = store::instances::parent_domains(&host)
-            .into_iter()
-            .any(|d| {
-                self.config
-                    .federation
-                    .blocked_instances
-                    .iter()
-                    .any(|b| b.eq_ignore_ascii_case(d))
-            });
-        if configured {
+        let fed = &self.config.federation;
+        if in_list(&fed.blocked_instances, &host) {
             return Ok(true);
         }
         let mut conn = self.db.pool.acquire().await?;
-        store::instances::is_blocked(&mut conn, &host).await
+        let policy = store::instances::host_policy(&mut conn, &host).await?;
+        let allowlist = policy.mode.as_deref().unwrap_or(&fed.mode) == "allowlist";
+        Ok(policy.blocked
+            || (allowlist && !policy.allowed && !in_list(&fed.allowed_instances, &host)))
     }
 
     /// A new id for something we create: `/{kind}/{random}`.
@@ -149,4 +145,11 @@ pub async fn new_keypair() -> anyhow::Result<activitypub_federation::http_signat
         private_key,
         public_key,
     })
+}
+
+/// Whether `host` or one of its parent domains is in `list` (from the config).
+pub fn in_list(list: &[String], host: &str) -> bool {
+    store::instances::parent_domains(host)
+        .into_iter()
+        .any(|d| list.iter().any(|b| b.eq_ignore_ascii_case(d)))
 }

@@ -2,6 +2,7 @@
 //! and a JSON body extractor whose rejections use our error format.
 
 pub mod accounts;
+pub mod admin;
 pub mod communities;
 pub mod posts;
 
@@ -25,6 +26,7 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 pub fn router() -> Router<AppState> {
     let api = Router::new()
         .merge(accounts::router())
+        .merge(admin::router())
         .merge(communities::router())
         .merge(posts::router())
         .route("/openapi.json", get(openapi))

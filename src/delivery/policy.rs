@@ -20,6 +20,8 @@ pub struct Policy(Mutex<Option<Snapshot>>);
 
 struct Snapshot {
     blocked: HashSet<String>,
+    /// In allow-list mode, the admin allow list (the config's is added when checking).
+    allowed: Option<HashSet<String>>,
     dead: HashSet<String>,
     /// Instances with a failure streak: a success there must be written down.
     failing: HashSet<String>,
@@ -34,16 +36,20 @@ impl Policy {
     ) -> Result<Option<&'static str>, sqlx::Error> {
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let domain = store::instances::domain_of(url);
-        let configured = &state.config.federation.blocked_instances;
+        let fed = &state.config.federation;
         let mut guard = self.fresh(state).await?;
         let snap = guard.as_mut().expect("fresh() fills the snapshot");
-        let blocked = store::instances::parent_domains(&host)
-            .into_iter()
-            .any(|d| {
-                snap.blocked.contains(d) || configured.iter().any(|b| b.eq_ignore_ascii_case(d))
-            });
+        let parents = store::instances::parent_domains(&host);
+        let blocked = parents.iter().any(|d| snap.blocked.contains(*d))
+            || crate::state::in_list(&fed.blocked_instances, &host);
+        let not_allowed = snap.allowed.as_ref().is_some_and(|allowed| {
+            !parents.iter().any(|d| allowed.contains(*d))
+                && !crate::state::in_list(&fed.allowed_instances, &host)
+        });
         Ok(if blocked {
             Some("the instance is blocked")
+        } else if not_allowed {
+            Some("the instance is not on the allow list")
         } else if snap.dead.contains(&domain) {
             Some("the instance is dead (failing too long)")
         } else {
@@ -71,9 +77,22 @@ impl Policy {
             .into_iter()
             .map(|(d, _)| d.to_ascii_lowercase())
             .collect();
+        let mode = store::instances::mode(&mut conn).await?;
+        let allowed = if mode.as_deref().unwrap_or(&state.config.federation.mode) == "allowlist" {
+            Some(
+                store::instances::allows(&mut conn)
+                    .await?
+                    .into_iter()
+                    .map(|(d, _)| d.to_ascii_lowercase())
+                    .collect(),
+            )
+        } else {
+            None
+        };
         let unwell = store::instances::unwell(&mut conn).await?;
         Ok(Snapshot {
             blocked,
+            allowed,
             dead: unwell
                 .iter()
                 .filter(|(_, dead)| *dead)

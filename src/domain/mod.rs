@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod communities;
+pub mod federation_policy;
 pub mod follows;
 pub mod markdown;
 pub mod moderation;

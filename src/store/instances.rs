@@ -1,4 +1,4 @@
-//! Instance-level federation policy: blocked domains.
+//! Instance-level federation policy: blocked and allow-listed domains, the run-time mode.
 
 use super::now_ms;
 use sqlx::{AnyConnection, Row};
@@ -42,19 +42,137 @@ pub async fn blocks(
         .collect()
 }
 
-/// Whether `host` or one of its parent domains is blocked in the store.
-pub async fn is_blocked(conn: &mut AnyConnection, host: &str) -> Result<bool, sqlx::Error> {
+/// What the store says about federating with `host`: blocked (it or a parent domain),
+/// allow-listed (likewise), and the run-time mode if an admin set one. One round trip.
+#[derive(Debug, Clone, Default)]
+pub struct HostPolicy {
+    pub blocked: bool,
+    pub allowed: bool,
+    pub mode: Option<String>,
+}
+
+pub async fn host_policy(conn: &mut AnyConnection, host: &str) -> Result<HostPolicy, sqlx::Error> {
     let candidates = parent_domains(host);
-    for c in candidates {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM instance_blocks WHERE domain = $1")
-            .bind(c)
-            .fetch_one(&mut *conn)
-            .await?;
-        if n > 0 {
-            return Ok(true);
-        }
+    let n = candidates.len();
+    let list = |from: usize| {
+        (from..from + n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sql = format!(
+        "SELECT (SELECT COUNT(*) FROM instance_blocks WHERE domain IN ({})) AS blocked, \
+         (SELECT COUNT(*) FROM instance_allows WHERE domain IN ({})) AS allowed, \
+         (SELECT value FROM federation_settings WHERE key = 'mode') AS mode",
+        list(1),
+        list(n + 1)
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for c in candidates.iter().chain(candidates.iter()) {
+        q = q.bind(*c);
     }
-    Ok(false)
+    let row = q.fetch_one(conn).await?;
+    Ok(HostPolicy {
+        blocked: row.try_get::<i64, _>("blocked")? > 0,
+        allowed: row.try_get::<i64, _>("allowed")? > 0,
+        mode: row.try_get("mode")?,
+    })
+}
+
+/// Puts a domain on the allow list (idempotent; a new reason replaces the old).
+pub async fn allow(
+    conn: &mut AnyConnection,
+    domain: &str,
+    reason: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO instance_allows (domain, reason, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (domain) DO UPDATE SET reason = excluded.reason",
+    )
+    .bind(domain)
+    .bind(reason)
+    .bind(super::now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes a domain off the allow list; false if it was not on it.
+pub async fn disallow(conn: &mut AnyConnection, domain: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM instance_allows WHERE domain = $1")
+        .bind(domain)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Every allow-listed domain with its reason, by domain.
+pub async fn allows(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(String, Option<String>)>, sqlx::Error> {
+    let rows = sqlx::query("SELECT domain, reason FROM instance_allows ORDER BY domain")
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("domain")?, r.try_get("reason")?)))
+        .collect()
+}
+
+/// The federation mode an admin set at run time, if any.
+pub async fn mode(conn: &mut AnyConnection) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT value FROM federation_settings WHERE key = 'mode'")
+        .fetch_optional(conn)
+        .await
+}
+
+/// Sets the federation mode (`open` or `allowlist`) for every process at once.
+pub async fn set_mode(conn: &mut AnyConnection, mode: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO federation_settings (key, value) VALUES ('mode', $1) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(mode)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// What federating with `domain` (and its subdomains) has brought here: remote people, the
+/// follows of our communities they hold, their posts and replies. Shown before a block or
+/// an allow-list change takes effect; none of it is deleted.
+pub async fn footprint(
+    conn: &mut AnyConnection,
+    domain: &str,
+) -> Result<(i64, i64, i64), sqlx::Error> {
+    let patterns = [
+        format!("%://{domain}/%"),
+        format!("%://{domain}:%"),
+        format!("%.{domain}/%"),
+        format!("%.{domain}:%"),
+    ];
+    let people = "SELECT id FROM people WHERE local = 0 AND (ap_id LIKE $1 OR ap_id LIKE $2 \
+                  OR ap_id LIKE $3 OR ap_id LIKE $4)";
+    let count = |sql: String| {
+        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+        for p in &patterns {
+            q = q.bind(p.clone());
+        }
+        q
+    };
+    let n_people = count(format!("SELECT COUNT(*) FROM ({people}) x"))
+        .fetch_one(&mut *conn)
+        .await?;
+    let n_follows = count(format!(
+        "SELECT COUNT(*) FROM community_followers WHERE person_id IN ({people})"
+    ))
+    .fetch_one(&mut *conn)
+    .await?;
+    let n_posts = count(format!(
+        "SELECT COUNT(*) FROM posts WHERE author_id IN ({people})"
+    ))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((n_people, n_follows, n_posts))
 }
 
 /// `a.b.example` → `a.b.example`, `b.example`, `example`.

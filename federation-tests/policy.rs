@@ -1,0 +1,135 @@
+//! Instance federation policy between real processes (issue #6): an allow list that admins
+//! switch on and off at run time (CLI and admin API); a domain off the list is refused
+//! inbound and gets no deliveries, one on it federates as before, and nothing stored is
+//! deleted.
+
+use crate::{
+    delivery::start_remote,
+    federation::{User, WAIT, wait_follow_accepted, wait_for_post},
+    support::{poll_until, process::TestServer},
+};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn queue_empty(server: &TestServer) {
+    poll_until(WAIT, "the delivery queue to drain", || async {
+        let out = server.cli(&["admin", "federation", "status", "--json"], "");
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (v["pending_deliveries"] == 0).then_some(())
+    })
+    .await;
+}
+
+fn cli(server: &TestServer, args: &[&str]) -> String {
+    let out = server.cli(args, "");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allow_list_limits_federation_to_partners_and_is_reversible() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let beta = TestServer::start_named("beta.test", "", "").await;
+    let remote = start_remote(Duration::ZERO).await;
+    let alice = User::create(&alpha, "alice").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let group = format!("{}/c/woodwork", alpha.base_url);
+    let handle = format!("woodwork@alpha.test:{}", alpha.port);
+    // Before: bob (beta) and remote user 1 (remote.test) both follow.
+    let bob = User::create(&beta, "bob").await;
+    bob.get(&format!("/resolve?q=!{handle}")).await;
+    bob.post(&format!("/communities/{handle}/follow"), json!({}))
+        .await;
+    wait_follow_accepted(&bob, &handle).await;
+    remote.follow(&alpha, &group, 1).await;
+
+    // The admin allows beta only and switches to allow-list mode.
+    assert!(cli(&alpha, &["admin", "federation", "allow", "beta.test"]).contains("allowed"));
+    let out = cli(&alpha, &["admin", "federation", "mode", "allowlist"]);
+    assert!(out.contains("federation mode: allowlist"), "{out}");
+    let list: Value =
+        serde_json::from_str(&cli(&alpha, &["admin", "federation", "list", "--json"])).unwrap();
+    assert_eq!(list["mode"], "allowlist");
+    assert_eq!(list["allowed"], json!(["beta.test"]));
+
+    // Inbound from remote.test is refused; from beta it is not.
+    let actor = format!("{}/users/2", remote.base);
+    let follow = json!({ "id": format!("{}/follows/2", remote.base), "type": "Follow",
+                         "actor": actor, "object": group });
+    assert_eq!(remote.send(&alpha, &actor, follow.clone()).await, 403);
+
+    // Outbound: a new post reaches beta but not remote.test, whose follow is kept.
+    alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "Partners only", "body": "x" }),
+        )
+        .await;
+    wait_for_post(&bob, &handle, "the post on beta", |p| {
+        p["title"] == "Partners only"
+    })
+    .await;
+    queue_empty(&alpha).await;
+    let to_remote = |title: &'static str| {
+        remote
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, v)| v.to_string().contains(title))
+            .count()
+    };
+    assert_eq!(
+        to_remote("Partners only"),
+        0,
+        "nothing delivered off the list"
+    );
+    let c = alice.get("/communities/woodwork").await;
+    assert_eq!(c["followers"], 2, "no follow was removed: {c}");
+
+    // The admin API shows the same policy; it is for admins only.
+    let (s, _) = alice
+        .call(reqwest::Method::GET, "/admin/federation", None)
+        .await;
+    assert_eq!(s, 403);
+    let root = User::admin(&alpha, "dora").await;
+    let policy = root.get("/admin/federation").await;
+    assert_eq!(policy["mode"], "allowlist", "{policy}");
+
+    // Back to open federation through the API: remote.test is heard and served again.
+    let policy = root
+        .post(
+            "/admin/federation",
+            json!({ "action": "mode", "mode": "open" }),
+        )
+        .await;
+    assert_eq!(policy["mode"], "open");
+    let (s, v) = root
+        .call(
+            reqwest::Method::POST,
+            "/admin/federation",
+            Some(json!({ "action": "mode", "mode": "closed" })),
+        )
+        .await;
+    assert_eq!((s, v["error"].as_str()), (422, Some("bad_mode")));
+    assert_eq!(remote.send(&alpha, &actor, follow).await, 202);
+    alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "Open again", "body": "y" }),
+        )
+        .await;
+    poll_until(WAIT, "the post at remote.test", || async {
+        (to_remote("Open again") > 0).then_some(())
+    })
+    .await;
+}

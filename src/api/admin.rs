@@ -1,0 +1,98 @@
+//! `/api/v1/admin/…`: instance administration for accounts with the admin flag. The
+//! federation policy (issue #6): `GET /admin/federation`, and `POST` to change it.
+
+use super::{ApiJson, Auth};
+use crate::{
+    domain::federation_policy::{normalise_domain, summary},
+    error::{AppError, AppResult},
+    state::AppState,
+    store,
+};
+use axum::{Json, Router, extract::State, routing::get};
+use serde::Deserialize;
+use serde_json::Value;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/admin/federation", get(show).post(change))
+}
+
+fn require_admin(auth: &Auth) -> AppResult<()> {
+    if auth.0.account.is_admin {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "not_admin",
+            "only an instance admin can do this",
+        ))
+    }
+}
+
+/// Mode, allow list, block list.
+async fn show(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+    require_admin(&auth)?;
+    Ok(Json(summary(&state).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyChange {
+    /// `mode`, `allow`, `disallow`, `block` or `unblock`.
+    action: String,
+    /// For every action but `mode`.
+    #[serde(default)]
+    domain: Option<String>,
+    /// For `mode`: `open` or `allowlist`.
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Changes the policy; applies at once to every process. Answers the new policy.
+async fn change(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(input): ApiJson<PolicyChange>,
+) -> AppResult<Json<Value>> {
+    require_admin(&auth)?;
+    let domain = || -> AppResult<String> {
+        let raw = input
+            .domain
+            .as_deref()
+            .ok_or_else(|| AppError::invalid("missing_domain", "`domain` is required"))?;
+        normalise_domain(raw).map_err(|e| AppError::invalid("bad_domain", e.to_string()))
+    };
+    let reason = input.reason.as_deref();
+    let mut conn = state.db.pool.acquire().await?;
+    match input.action.as_str() {
+        "mode" => match input.mode.as_deref() {
+            Some(mode @ ("open" | "allowlist")) => {
+                store::instances::set_mode(&mut conn, mode).await?;
+            }
+            _ => {
+                return Err(AppError::invalid(
+                    "bad_mode",
+                    "`mode` is \"open\" or \"allowlist\"",
+                ));
+            }
+        },
+        "allow" => store::instances::allow(&mut conn, &domain()?, reason).await?,
+        "disallow" => {
+            store::instances::disallow(&mut conn, &domain()?).await?;
+        }
+        "block" => store::instances::block(&mut conn, &domain()?, reason).await?,
+        "unblock" => {
+            store::instances::unblock(&mut conn, &domain()?).await?;
+        }
+        _ => {
+            return Err(AppError::invalid(
+                "bad_action",
+                "`action` is mode, allow, disallow, block or unblock",
+            ));
+        }
+    }
+    tracing::warn!(action = %input.action, domain = ?input.domain, mode = ?input.mode,
+        admin = %auth.0.person.name, "federation policy changed");
+    drop(conn);
+    Ok(Json(summary(&state).await?))
+}
