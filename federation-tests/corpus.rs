@@ -237,6 +237,24 @@ async fn a_follower_of_a_lemmy_community_sees_everything(b: Backend, version: &s
     );
     assert_eq!(a.community_id, community.id);
     expect("page", handle(&state, &f("page")).await, Outcome::Ignored);
+    if version == "lemmy-1.0" {
+        // A report of that post, as a Lemmy 1.0 user sends it to the community.
+        let flag = "lemmy-1.0/flag-to-group.json";
+        expect("flag-to-group", handle(&state, flag).await, Outcome::Done);
+        let mut conn = state.db.pool.acquire().await.unwrap();
+        let open = store::reports::of_community(&mut conn, community.id, false)
+            .await
+            .unwrap();
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0].reason, "Report reason text");
+        assert_eq!(open[0].post_id, a.id);
+        assert!(
+            open[0]
+                .reporter
+                .as_deref()
+                .is_some_and(|r| r.contains("lemmy10-beta"))
+        );
+    }
     expect(
         "create-page-link",
         handle(&state, &f("create-page-link")).await,

@@ -169,7 +169,7 @@ impl Remote {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    fn count(&self, pred: impl Fn(&Value) -> bool) -> usize {
+    pub(crate) fn count(&self, pred: impl Fn(&Value) -> bool) -> usize {
         self.received
             .lock()
             .unwrap()

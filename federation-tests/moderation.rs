@@ -484,3 +484,152 @@ async fn a_moderator_on_another_instance_is_appointed_moderates_from_home_and_is
     );
     assert_eq!(moderators(&alice, "woodwork").await, [alice_id]);
 }
+
+/// The reports of `handle` that `user` (a moderator) sees.
+async fn reports(user: &User, handle: &str) -> Vec<Value> {
+    user.get(&format!("/communities/{handle}/reports?all=true"))
+        .await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_reach_every_moderator_and_name_the_reporter_only_where_it_was_made() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let beta = TestServer::start_named("beta.test", "", "").await;
+    let remote = start_remote(std::time::Duration::ZERO).await;
+    let alice = User::create(&alpha, "alice").await;
+    let carol = User::create(&alpha, "carol").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let group = format!("{}/c/woodwork", alpha.base_url);
+    let handle = format!("woodwork@alpha.test:{}", alpha.port);
+    let bob = User::create(&beta, "bob").await;
+    let mia = User::create(&beta, "mia").await;
+    let bob_id = format!("{}/u/bob", beta.base_url);
+    bob.get(&format!("/resolve?q=!{handle}")).await;
+    bob.post(&format!("/communities/{handle}/follow"), json!({}))
+        .await;
+    wait_follow_accepted(&bob, &handle).await;
+    remote.follow(&alpha, &group, 1).await;
+    // Mia, on beta, moderates the community too.
+    alice
+        .post(
+            "/communities/woodwork/moderators",
+            json!({ "person": format!("{}/u/mia", beta.base_url) }),
+        )
+        .await;
+    let mia_id = format!("{}/u/mia", beta.base_url);
+    poll_until(WAIT, "mia as moderator on beta", || async {
+        moderators(&mia, &handle)
+            .await
+            .contains(&mia_id)
+            .then_some(())
+    })
+    .await;
+    let post = alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "Cheap axes here", "body": "Buy now" }),
+        )
+        .await;
+    let on_beta = wait_for_post(&bob, &handle, "the post on beta", |p| {
+        p["title"] == "Cheap axes here"
+    })
+    .await;
+
+    // Bob reports from beta: the community's instance gets the report, naming him.
+    let (s, v) = bob
+        .call(
+            reqwest::Method::POST,
+            &format!("/posts/{}/report", on_beta["id"]),
+            Some(json!({ "reason": "Spam, from beta" })),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let from_bob = poll_until(WAIT, "bob's report on alpha", || async {
+        reports(&alice, "woodwork")
+            .await
+            .into_iter()
+            .find(|r| r["reason"] == "Spam, from beta")
+    })
+    .await;
+    assert_eq!(from_bob["reporter"], bob_id.as_str(), "{from_bob}");
+    assert_eq!(from_bob["status"], "open");
+
+    // Carol reports on alpha: mia's instance gets it from the community, without her name.
+    let (s, v) = carol
+        .call(
+            reqwest::Method::POST,
+            &format!("/posts/{}/report", post["id"]),
+            Some(json!({ "reason": "Advertising" })),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let forwarded = poll_until(WAIT, "carol's report at mia's instance", || async {
+        reports(&mia, &handle)
+            .await
+            .into_iter()
+            .find(|r| r["reason"] == "Advertising")
+    })
+    .await;
+    assert_eq!(forwarded["reporter"], Value::Null, "{forwarded}");
+    assert!(
+        alice.get("/communities/woodwork/reports").await["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["reporter"]
+                .as_str()
+                .is_some_and(|r| r.ends_with("/u/carol"))),
+        "alpha's own moderators see who reported"
+    );
+
+    // Only moderators read reports; a moderator resolves one.
+    let (s, _) = carol
+        .call(reqwest::Method::GET, "/communities/woodwork/reports", None)
+        .await;
+    assert_eq!(s, 403);
+    let resolved = alice
+        .post(
+            &format!("/reports/{}", from_bob["id"]),
+            json!({ "status": "resolved" }),
+        )
+        .await;
+    assert_eq!(resolved["status"], "resolved");
+    let open = alice.get("/communities/woodwork/reports").await;
+    assert!(
+        open["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != from_bob["id"]),
+        "{open}"
+    );
+    let (s, _) = carol
+        .call(
+            reqwest::Method::POST,
+            &format!("/reports/{}", from_bob["id"]),
+            Some(json!({ "status": "open" })),
+        )
+        .await;
+    assert_eq!(s, 403);
+
+    // Followers never hear of reports: the remote follower got the post, no Flag.
+    poll_until(WAIT, "the post at the remote follower", || async {
+        (remote.count(|v| v.to_string().contains("Cheap axes here")) > 0).then_some(())
+    })
+    .await;
+    poll_until(WAIT, "alpha's delivery queue to drain", || async {
+        let out = alpha.cli(&["admin", "federation", "status", "--json"], "");
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (v["pending_deliveries"] == 0).then_some(())
+    })
+    .await;
+    assert_eq!(remote.count(|v| v.to_string().contains("\"Flag\"")), 0);
+}

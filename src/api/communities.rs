@@ -57,15 +57,28 @@ fn yes() -> bool {
 
 /// A moderator appoints (or, with `"moderator": false`, removes) a moderator.
 async fn appoint(
-    State(state): State<AppState>,
+    data: activitypub_federation::config::Data<AppState>,
     Auth(user, _): Auth,
     Path(handle): Path<String>,
     ApiJson(input): ApiJson<AppointInput>,
 ) -> AppResult<Json<ModeratorsOutput>> {
-    let community = {
+    let state: AppState = (*data).clone();
+    let (community, known) = {
         let mut conn = state.db.pool.acquire().await?;
-        super::posts::community_by_handle(&mut conn, &handle).await?
+        let c = super::posts::community_by_handle(&mut conn, &handle).await?;
+        let known = crate::store::people::find_by_ap_id(&mut conn, &input.person)
+            .await?
+            .is_some();
+        (c, known)
     };
+    // Someone from another instance we have not met yet: fetched from their instance.
+    if !known && let Ok(url) = url::Url::parse(&input.person) {
+        activitypub_federation::fetch::object_id::ObjectId::<crate::store::people::DbPerson>::from(
+            url,
+        )
+        .dereference(&data)
+        .await?;
+    }
     crate::domain::moderation::appoint(
         &state,
         &user.person,

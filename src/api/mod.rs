@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod communities;
 pub mod posts;
+pub mod reports;
 
 use crate::{
     domain::accounts::{LocalUser, authenticate},
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(communities::router())
         .merge(posts::router())
+        .merge(reports::router())
         .route("/openapi.json", get(openapi))
         .fallback(|| async { AppError::NotFound("endpoint") });
     Router::new().nest("/api/v1", api)

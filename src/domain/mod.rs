@@ -8,6 +8,7 @@ pub mod follows;
 pub mod markdown;
 pub mod moderation;
 pub mod posts;
+pub mod reports;
 pub mod threads;
 pub mod validate;
 

@@ -13,7 +13,7 @@ use sqlx::AnyConnection;
 /// remote community that is the role its own instance announced (a moderator living here
 /// of a community hosted elsewhere: the action is sent to the community, which checks it
 /// again and relays it). `what` completes "only a moderator … can".
-async fn require_local_moderator(
+pub(crate) async fn require_local_moderator(
     conn: &mut AnyConnection,
     community: &crate::store::communities::DbCommunity,
     moderator: &DbPerson,

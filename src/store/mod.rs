@@ -14,6 +14,7 @@ pub mod instances;
 pub mod modlog;
 pub mod people;
 pub mod posts;
+pub mod reports;
 
 use anyhow::Context;
 use sqlx::{

@@ -4,7 +4,7 @@
 use super::{
     ActorRef, Outcome, appointing, banning, deletion, dispatch, find_or_fetch_actor,
     following::strip_context,
-    locking, same_origin,
+    locking, reporting, same_origin,
     send::{self, Delivery},
     type_of, url_field,
 };
@@ -192,7 +192,7 @@ async fn receive_activity(
     let kind = type_of(&inner).unwrap_or_default().to_string();
     match kind.as_str() {
         "Create" | "Update" | "Like" | "Dislike" | "Undo" | "Delete" | "Lock" | "Add"
-        | "Remove" | "Block" => {}
+        | "Remove" | "Block" | "Flag" => {}
         other => {
             tracing::info!(kind = other, group = %group.ap_id, "ignoring a relayed activity we do not handle yet");
             return Ok(Outcome::Ignored);
@@ -226,6 +226,9 @@ async fn receive_activity(
         "Lock" => locking::apply(&inner, &inner, inner_actor, data, Some(group), true).await,
         "Add" | "Remove" => appointing::add_or_remove(&inner, inner_actor, data, Some(group)).await,
         "Block" => banning::apply(&inner, &inner, inner_actor, data, Some(group), true).await,
+        // Lemmy forwards reports to its remote moderators' instances this way, reporter
+        // included; we keep the report and not the reporter.
+        "Flag" => reporting::receive(&inner, inner_actor, data, Some(group)).await,
         "Undo" if type_of(&inner["object"]) == Some("Block") => {
             let block = inner["object"].clone();
             banning::apply(&block, &inner, inner_actor, data, Some(group), false).await

@@ -10,6 +10,7 @@ pub mod deletion;
 pub mod featuring;
 pub mod following;
 pub mod locking;
+pub mod reporting;
 pub mod send;
 pub mod voting;
 
@@ -179,6 +180,7 @@ pub async fn dispatch(
         "Lock" => locking::apply(&json, &json, actor, data, None, true).await,
         "Add" | "Remove" => appointing::add_or_remove(&json, actor, data, None).await,
         "Block" => banning::apply(&json, &json, actor, data, None, true).await,
+        "Flag" => reporting::receive(&json, actor, data, None).await,
         other => {
             tracing::info!(kind = other, "ignoring an activity type we do not handle");
             Ok(Outcome::Ignored)
