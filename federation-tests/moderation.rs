@@ -532,7 +532,7 @@ async fn reports_reach_every_moderator_and_name_the_reporter_only_where_it_was_m
             .then_some(())
     })
     .await;
-    let post = alice
+    let post = carol
         .post(
             "/communities/woodwork/posts",
             json!({ "title": "Cheap axes here", "body": "Buy now" }),
@@ -562,8 +562,8 @@ async fn reports_reach_every_moderator_and_name_the_reporter_only_where_it_was_m
     assert_eq!(from_bob["reporter"], bob_id.as_str(), "{from_bob}");
     assert_eq!(from_bob["status"], "open");
 
-    // Carol reports on alpha: mia's instance gets it from the community, without her name.
-    let (s, v) = carol
+    // Alice reports on alpha: mia's instance gets it from the community, without her name.
+    let (s, v) = alice
         .call(
             reqwest::Method::POST,
             &format!("/posts/{}/report", post["id"]),
@@ -571,7 +571,7 @@ async fn reports_reach_every_moderator_and_name_the_reporter_only_where_it_was_m
         )
         .await;
     assert_eq!(s, 201, "{v}");
-    let forwarded = poll_until(WAIT, "carol's report at mia's instance", || async {
+    let forwarded = poll_until(WAIT, "alice's report at mia's instance", || async {
         reports(&mia, &handle)
             .await
             .into_iter()
@@ -586,7 +586,7 @@ async fn reports_reach_every_moderator_and_name_the_reporter_only_where_it_was_m
             .iter()
             .any(|r| r["reporter"]
                 .as_str()
-                .is_some_and(|r| r.ends_with("/u/carol"))),
+                .is_some_and(|r| r.ends_with("/u/alice"))),
         "alpha's own moderators see who reported"
     );
 
@@ -632,4 +632,42 @@ async fn reports_reach_every_moderator_and_name_the_reporter_only_where_it_was_m
     })
     .await;
     assert_eq!(remote.count(|v| v.to_string().contains("\"Flag\"")), 0);
+
+    // Alice removes the post with a reason: logged here, on beta, and in the instance log.
+    let (s, _) = alice
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/posts/{}", post["id"]),
+            Some(json!({ "reason": "Spam" })),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let log = alice.get("/communities/woodwork/modlog").await;
+    assert_eq!(log["items"][0]["action"], "remove", "{log}");
+    assert_eq!(log["items"][0]["reason"], "Spam", "{log}");
+    poll_until(WAIT, "the removal in beta's log", || async {
+        let log = bob.get(&format!("/communities/{handle}/modlog")).await;
+        (log["items"][0]["action"] == "remove" && log["items"][0]["reason"] == "Spam").then_some(())
+    })
+    .await;
+    let all = alice.get("/modlog").await;
+    assert_eq!(all["items"][0]["action"], "remove", "{all}");
+    assert_eq!(all["items"][0]["community"], group.as_str(), "{all}");
+    let page = alpha
+        .get("/modlog", "text/html")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Removed a post") && page.contains("Spam"),
+        "{page}"
+    );
+    let feed = alpha
+        .get("/modlog.atom", "application/atom+xml")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(feed.contains("<title>Removed a post"), "{feed}");
 }

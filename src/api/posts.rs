@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/posts/{id}/lock", post(lock))
         .route("/posts/{id}/pin", post(pin))
         .route("/communities/{handle}/modlog", get(modlog))
+        .route("/modlog", get(instance_modlog))
         .route("/communities/{handle}/bans", post(ban))
         .route("/accounts/me/follows", get(my_follows))
 }
@@ -442,6 +443,17 @@ async fn modlog(
     let community = community_by_handle(&mut conn, &handle).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let items = store::modlog::for_community(&mut conn, community.id, q.before, limit).await?;
+    Ok(Json(ModlogPage { items }))
+}
+
+/// The moderation log of every community this instance knows, newest first.
+async fn instance_modlog(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ModlogQuery>,
+) -> AppResult<Json<ModlogPage>> {
+    let mut conn = state.db.pool.acquire().await?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let items = store::modlog::list(&mut conn, None, q.before, limit).await?;
     Ok(Json(ModlogPage { items }))
 }
 

@@ -241,6 +241,21 @@ pub async fn delete(
         ));
     };
     store::posts::set_gone(&mut tx, post.id, removed, true).await?;
+    if removed {
+        store::modlog::insert(
+            &mut tx,
+            store::modlog::NewEntry {
+                community_id: community.id,
+                actor_id: Some(actor.id),
+                action: "remove",
+                post_id: Some(post.id),
+                person_id: None,
+                reason,
+                activity_id: None,
+            },
+        )
+        .await?;
+    }
     deletion::send(
         &mut tx,
         state,

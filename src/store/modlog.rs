@@ -14,6 +14,8 @@ pub struct ModlogEntry {
     pub post: Option<String>,
     pub person: Option<String>,
     pub reason: Option<String>,
+    /// The community's ActivityPub id.
+    pub community: String,
     pub created_at: i64,
 }
 
@@ -52,13 +54,24 @@ pub async fn for_community(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<ModlogEntry>, sqlx::Error> {
+    list(conn, Some(community_id), before, limit).await
+}
+
+/// The log of every community this instance knows (`community` None) or of one.
+pub async fn list(
+    conn: &mut AnyConnection,
+    community_id: Option<i64>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ModlogEntry>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT m.id, m.action, a.ap_id AS actor, p.ap_id AS post, t.ap_id AS person, m.reason, \
-         m.created_at FROM modlog m LEFT JOIN people a ON a.id = m.actor_id \
+         c.ap_id AS community, m.created_at FROM modlog m \
+         JOIN communities c ON c.id = m.community_id LEFT JOIN people a ON a.id = m.actor_id \
          LEFT JOIN posts p ON p.id = m.post_id LEFT JOIN people t ON t.id = m.person_id \
-         WHERE m.community_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3",
+         WHERE ($1 = 0 OR m.community_id = $1) AND m.id < $2 ORDER BY m.id DESC LIMIT $3",
     )
-    .bind(community_id)
+    .bind(community_id.unwrap_or(0))
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
     .fetch_all(conn)
@@ -72,6 +85,7 @@ pub async fn for_community(
                 post: r.try_get("post")?,
                 person: r.try_get("person")?,
                 reason: r.try_get("reason")?,
+                community: r.try_get("community")?,
                 created_at: r.try_get("created_at")?,
             })
         })

@@ -1,5 +1,6 @@
-//! A community's public moderation log, as a page and as an Atom feed (for members who
-//! follow their community's stewardship from a feed reader).
+//! The public moderation log of a community, and of the whole instance (every community it
+//! knows), as a page and as an Atom feed (for members who follow their community's
+//! stewardship from a feed reader).
 
 use super::{Viewer, escape, not_found, page};
 use crate::{
@@ -20,6 +21,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/community/{id}/modlog", get(html))
         .route("/community/{id}/modlog.atom", get(atom))
+        .route("/modlog", get(instance_html))
+        .route("/modlog.atom", get(instance_atom))
 }
 
 /// A sentence for an entry: "Locked thread <post>", …
@@ -31,6 +34,10 @@ fn describe(e: &ModlogEntry) -> String {
         "unpin" => "Unpinned a post",
         "ban" => "Banned someone",
         "unban" => "Lifted a ban",
+        "remove" => "Removed a post",
+        "restore" => "Restored a post",
+        "add_moderator" => "Appointed a moderator",
+        "remove_moderator" => "Removed a moderator",
         other => other,
     };
     let on = e
@@ -47,16 +54,41 @@ fn when(ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-async fn entries(
-    state: &AppState,
-    id: i64,
-) -> AppResult<Option<(store::communities::DbCommunity, Vec<ModlogEntry>)>> {
+/// What one log shows: its title, its page and feed paths, a link back, its entries.
+struct Log {
+    title: String,
+    path: String,
+    back: String,
+    updated_fallback: i64,
+    items: Vec<ModlogEntry>,
+}
+
+/// The instance's log: every community it knows.
+async fn instance_entries(state: &AppState) -> AppResult<Log> {
+    let mut conn = state.db.pool.acquire().await?;
+    let items = store::modlog::list(&mut conn, None, None, 100).await?;
+    Ok(Log {
+        title: format!("Moderation log · {}", state.config.instance.name),
+        path: "/modlog".into(),
+        back: "<a href=\"/\">Home</a>".into(),
+        updated_fallback: 0,
+        items,
+    })
+}
+
+async fn entries(state: &AppState, id: i64) -> AppResult<Option<Log>> {
     let mut conn = state.db.pool.acquire().await?;
     let Some(c) = store::communities::find_by_id_opt(&mut conn, id).await? else {
         return Ok(None);
     };
     let items = store::modlog::for_community(&mut conn, c.id, None, 100).await?;
-    Ok(Some((c, items)))
+    Ok(Some(Log {
+        title: format!("Moderation log · {}", c.title),
+        path: format!("/community/{}/modlog", c.id),
+        back: format!("<a href=\"/community/{}\">{}</a>", c.id, escape(&c.title)),
+        updated_fallback: c.published,
+        items,
+    }))
 }
 
 async fn html(
@@ -64,19 +96,28 @@ async fn html(
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let Some((c, items)) = entries(&state, id).await? else {
-        return Ok(not_found(&state, &viewer, "community"));
-    };
+    match entries(&state, id).await? {
+        Some(log) => Ok(log_page(&state, &viewer, log)),
+        None => Ok(not_found(&state, &viewer, "community")),
+    }
+}
+
+async fn instance_html(State(state): State<AppState>, viewer: Viewer) -> AppResult<Response> {
+    let log = instance_entries(&state).await?;
+    Ok(log_page(&state, &viewer, log))
+}
+
+fn log_page(state: &AppState, viewer: &Viewer, log: Log) -> Response {
     let mut body = format!(
-        "<p class=\"muted\"><a href=\"/community/{id}\">{title}</a> · \
-         <a href=\"/community/{id}/modlog.atom\">Atom feed</a></p><h1>Moderation log</h1><ul>",
-        id = c.id,
-        title = escape(&c.title)
+        "<p class=\"muted\">{back} · <a href=\"{path}.atom\">Atom feed</a></p>\
+         <h1>Moderation log</h1><ul>",
+        back = log.back,
+        path = log.path,
     );
-    if items.is_empty() {
+    if log.items.is_empty() {
         body.push_str("<li class=\"muted\">Nothing yet.</li>");
     }
-    for e in &items {
+    for e in &log.items {
         let _ = write!(
             body,
             "<li>{what}<br><span class=\"muted\">{when} · by {who}{why}</span></li>",
@@ -91,13 +132,7 @@ async fn html(
         );
     }
     body.push_str("</ul>");
-    Ok(page(
-        &state,
-        &viewer,
-        &format!("Moderation log · {}", c.title),
-        &body,
-    )
-    .into_response())
+    page(state, viewer, &log.title, &body).into_response()
 }
 
 async fn atom(
@@ -105,19 +140,32 @@ async fn atom(
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let Some((c, items)) = entries(&state, id).await? else {
-        return Ok(not_found(&state, &viewer, "community"));
-    };
-    let self_url = state.url(&format!("/community/{}/modlog.atom", c.id));
-    let updated = items.first().map(|e| e.created_at).unwrap_or(c.published);
+    match entries(&state, id).await? {
+        Some(log) => Ok(feed(&state, log)),
+        None => Ok(not_found(&state, &viewer, "community")),
+    }
+}
+
+async fn instance_atom(State(state): State<AppState>) -> AppResult<Response> {
+    let log = instance_entries(&state).await?;
+    Ok(feed(&state, log))
+}
+
+fn feed(state: &AppState, log: Log) -> Response {
+    let self_url = state.url(&format!("{}.atom", log.path));
+    let updated = log
+        .items
+        .first()
+        .map(|e| e.created_at)
+        .unwrap_or(log.updated_fallback);
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\
-         <title>Moderation log · {title}</title><id>{self_url}</id>\
+         <title>{title}</title><id>{self_url}</id>\
          <link rel=\"self\" href=\"{self_url}\"/><updated>{updated}</updated>",
-        title = escape(&c.title),
+        title = escape(&log.title),
         updated = when(updated),
     );
-    for e in &items {
+    for e in &log.items {
         let _ = write!(
             xml,
             "<entry><id>{self_url}#{id}</id><title>{title}</title><updated>{when}</updated>\
@@ -130,9 +178,9 @@ async fn atom(
         );
     }
     xml.push_str("</feed>");
-    Ok((
+    (
         [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
         xml,
     )
-        .into_response())
+        .into_response()
 }

@@ -73,6 +73,21 @@ pub async fn apply(
     };
     store::posts::set_gone(&mut tx, post.id, removed, gone).await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
+    if removed {
+        store::modlog::insert(
+            &mut tx,
+            store::modlog::NewEntry {
+                community_id: community.id,
+                actor_id: Some(person.id),
+                action: if gone { "remove" } else { "restore" },
+                post_id: Some(post.id),
+                person_id: None,
+                reason: json.get("summary").and_then(Value::as_str),
+                activity_id: Some(id.as_str()),
+            },
+        )
+        .await?;
+    }
     if community.local && vouched_by.is_none() {
         announce::relay(&mut tx, data, &community, &json, None).await?;
     }
