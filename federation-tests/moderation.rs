@@ -671,3 +671,142 @@ async fn reports_reach_every_moderator_and_name_the_reporter_only_where_it_was_m
         .unwrap();
     assert!(feed.contains("<title>Removed a post"), "{feed}");
 }
+
+/// The ActivityPub ids of the people waiting to join `handle`, as `user` (a moderator) sees.
+async fn waiting(user: &User, handle: &str) -> Vec<String> {
+    user.get(&format!("/communities/{handle}/pending")).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["ap_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_only_community_admits_the_members_a_moderator_accepts() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let beta = TestServer::start_named("beta.test", "", "").await;
+    let remote = start_remote(std::time::Duration::ZERO).await;
+    let alice = User::create(&alpha, "alice").await;
+    let carol = User::create(&alpha, "carol").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "guild", "title": "Master turners", "approval_required": true }),
+        )
+        .await;
+    let group = format!("{}/c/guild", alpha.base_url);
+    let handle = format!("guild@alpha.test:{}", alpha.port);
+    let actor: Value = alpha
+        .get("/c/guild", "application/activity+json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(actor["manuallyApprovesFollowers"], true, "{actor}");
+
+    // Three people ask to join: bob from beta, carol here, a remote user.
+    let bob = User::create(&beta, "bob").await;
+    let bob_id = format!("{}/u/bob", beta.base_url);
+    bob.get(&format!("/resolve?q=!{handle}")).await;
+    bob.post(&format!("/communities/{handle}/follow"), json!({}))
+        .await;
+    let joined = carol.post("/communities/guild/follow", json!({})).await;
+    assert_eq!(joined["state"], "pending", "{joined}");
+    remote.follow(&alpha, &group, 1).await;
+    let remote_user = format!("{}/users/1", remote.base);
+    poll_until(WAIT, "three people waiting", || async {
+        (waiting(&alice, "guild").await.len() == 3).then_some(())
+    })
+    .await;
+    assert_eq!(
+        remote.count(|v| v["type"] == "Accept"),
+        0,
+        "no Accept before approval"
+    );
+    let (s, _) = carol
+        .call(reqwest::Method::GET, "/communities/guild/pending", None)
+        .await;
+    assert_eq!(s, 403, "only moderators see who waits");
+
+    // Not yet members: their posts are refused, here and from elsewhere.
+    let (s, v) = carol
+        .call(
+            reqwest::Method::POST,
+            "/communities/guild/posts",
+            Some(json!({ "title": "Hello", "body": "x" })),
+        )
+        .await;
+    assert_eq!((s, v["error"].as_str()), (403, Some("not_a_member")), "{v}");
+    let page = json!({
+        "id": format!("{}/objects/1", remote.base), "type": "Page",
+        "attributedTo": remote_user, "name": "Let me in",
+        "to": [group, "https://www.w3.org/ns/activitystreams#Public"], "audience": group,
+        "content": "<p>x</p>",
+    });
+    let create = json!({ "id": format!("{}/activities/create/1", remote.base), "type": "Create",
+                         "actor": remote_user, "object": page });
+    assert_eq!(remote.send(&alpha, &remote_user, create).await, 403);
+
+    // Alice accepts bob and carol, and turns the remote user away.
+    for person in [bob_id.as_str(), "carol"] {
+        alice
+            .post(
+                "/communities/guild/pending",
+                json!({ "person": person, "accept": true }),
+            )
+            .await;
+    }
+    let left = alice
+        .post(
+            "/communities/guild/pending",
+            json!({ "person": remote_user, "accept": false }),
+        )
+        .await;
+    assert_eq!(left["items"], json!([]), "{left}");
+    wait_follow_accepted(&bob, &handle).await;
+    poll_until(WAIT, "the Reject at the remote instance", || async {
+        (remote.count(|v| v["type"] == "Reject" && v["object"]["actor"] == remote_user.as_str())
+            == 1)
+            .then_some(())
+    })
+    .await;
+    carol
+        .post(
+            "/communities/guild/posts",
+            json!({ "title": "Hello", "body": "x" }),
+        )
+        .await;
+    let log = alice.get("/communities/guild/modlog").await;
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["reject_member", "accept_member", "accept_member"],
+        "{log}"
+    );
+
+    // Open again: the next follow is accepted at once.
+    let c = alice
+        .call(
+            reqwest::Method::PATCH,
+            "/communities/guild",
+            Some(json!({ "approval_required": false })),
+        )
+        .await;
+    assert_eq!(
+        (c.0, &c.1["approval_required"]),
+        (200, &json!(false)),
+        "{:?}",
+        c.1
+    );
+    remote.follow(&alpha, &group, 2).await;
+    poll_until(WAIT, "an Accept at once", || async {
+        (remote.count(|v| v["type"] == "Accept") == 1).then_some(())
+    })
+    .await;
+}

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/communities", get(list).post(create))
-        .route("/communities/{name}", get(show))
+        .route("/communities/{name}", get(show).patch(settings))
+        .route("/communities/{handle}/pending", get(pending).post(decide))
         .route(
             "/communities/{handle}/moderators",
             get(moderators).post(appoint),
@@ -106,6 +107,8 @@ pub struct CommunityJson {
     pub moderators: Vec<String>,
     pub followers: i64,
     pub posting_restricted_to_mods: bool,
+    /// New members wait for a moderator's approval.
+    pub approval_required: bool,
     pub sensitive: bool,
     pub published: chrono::DateTime<chrono::Utc>,
 }
@@ -130,6 +133,7 @@ pub fn to_json(state: &AppState, v: CommunityView) -> CommunityJson {
         moderators: v.moderators.into_iter().map(|m| m.ap_id).collect(),
         followers: v.followers,
         posting_restricted_to_mods: c.posting_restricted_to_mods,
+        approval_required: c.approval_required,
         sensitive: c.sensitive,
         published: time_of(c.published),
     }
@@ -175,4 +179,82 @@ async fn list(
         communities::list_local(&state, q.after.as_deref(), q.limit.unwrap_or(20)).await?;
     let items = views.into_iter().map(|v| to_json(&state, v)).collect();
     Ok(Json(ListOutput { items, next }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsInput {
+    /// New members wait for a moderator's approval.
+    approval_required: bool,
+}
+
+/// A moderator changes a local community's settings (today: approval of new members).
+async fn settings(
+    State(state): State<AppState>,
+    Auth(user, _): Auth,
+    Path(name): Path<String>,
+    ApiJson(input): ApiJson<SettingsInput>,
+) -> AppResult<Json<CommunityJson>> {
+    let community = {
+        let mut conn = state.db.pool.acquire().await?;
+        super::posts::community_by_handle(&mut conn, &name).await?
+    };
+    crate::domain::membership::set_approval_required(
+        &state,
+        &user.person,
+        &community,
+        input.approval_required,
+    )
+    .await?;
+    show(State(state), Path(name)).await
+}
+
+#[derive(Serialize)]
+struct PendingOutput {
+    items: Vec<crate::store::communities::Follower>,
+}
+
+/// People waiting to join an approval-only community, for its moderators.
+async fn pending(
+    State(state): State<AppState>,
+    Auth(user, _): Auth,
+    Path(handle): Path<String>,
+) -> AppResult<Json<PendingOutput>> {
+    let community = {
+        let mut conn = state.db.pool.acquire().await?;
+        super::posts::community_by_handle(&mut conn, &handle).await?
+    };
+    let items = crate::domain::membership::pending(&state, &user.person, &community).await?;
+    Ok(Json(PendingOutput { items }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecideInput {
+    /// ActivityPub id of the person, or a local username.
+    person: String,
+    /// false: turn them away.
+    accept: bool,
+}
+
+/// A moderator accepts or turns away someone waiting to join. Answers who still waits.
+async fn decide(
+    State(state): State<AppState>,
+    Auth(user, token): Auth,
+    Path(handle): Path<String>,
+    ApiJson(input): ApiJson<DecideInput>,
+) -> AppResult<Json<PendingOutput>> {
+    let community = {
+        let mut conn = state.db.pool.acquire().await?;
+        super::posts::community_by_handle(&mut conn, &handle).await?
+    };
+    crate::domain::membership::decide(
+        &state,
+        &user.person,
+        &community,
+        &input.person,
+        input.accept,
+    )
+    .await?;
+    pending(State(state), Auth(user, token), Path(handle)).await
 }

@@ -30,6 +30,9 @@ pub struct NewCommunityInput {
     pub posting_restricted_to_mods: bool,
     #[serde(default)]
     pub sensitive: bool,
+    /// New members wait for a moderator's approval.
+    #[serde(default)]
+    pub approval_required: bool,
 }
 
 /// A community with what its pages and JSON show besides the row.
@@ -100,6 +103,7 @@ pub async fn create(
             private_key: Some(&keys.private_key),
             posting_restricted_to_mods: input.posting_restricted_to_mods,
             sensitive: input.sensitive,
+            approval_required: input.approval_required,
             published: store::now_ms(),
             updated: None,
             outbox_url: None,

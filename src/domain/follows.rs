@@ -167,9 +167,14 @@ pub async fn follow(
         return Ok(s);
     }
     if community.local {
-        store::communities::upsert_follower(&mut conn, community.id, person.id, "accepted", None)
+        let state = if community.approval_required {
+            "pending" // until a moderator accepts (`membership::decide`)
+        } else {
+            "accepted"
+        };
+        store::communities::upsert_follower(&mut conn, community.id, person.id, state, None)
             .await?;
-        return Ok("accepted".into());
+        return Ok(state.into());
     }
     drop(conn);
     following::send_follow(state, person, community).await?;

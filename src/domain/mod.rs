@@ -6,6 +6,7 @@ pub mod communities;
 pub mod federation_policy;
 pub mod follows;
 pub mod markdown;
+pub mod membership;
 pub mod moderation;
 pub mod posts;
 pub mod reports;

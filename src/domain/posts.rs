@@ -58,6 +58,7 @@ pub async fn create_post(
     }
     let mut tx = state.db.begin().await?;
     super::moderation::check_not_banned(&mut tx, community.id, author.id).await?;
+    super::membership::check_member(&mut tx, community, author.id).await?;
     if community.local
         && community.posting_restricted_to_mods
         && !store::communities::has_role(&mut tx, community.id, author.id, "moderator").await?
@@ -124,6 +125,7 @@ pub async fn create_reply(
     }
     let community = store::communities::find_by_id(&mut tx, parent.community_id).await?;
     super::moderation::check_not_banned(&mut tx, community.id, author.id).await?;
+    super::membership::check_member(&mut tx, &community, author.id).await?;
     let html = markdown::to_html(body);
     let ap_id = state.new_id("post");
     let reply = store::posts::insert(

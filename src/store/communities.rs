@@ -22,6 +22,8 @@ pub struct DbCommunity {
     pub private_key: Option<String>,
     pub posting_restricted_to_mods: bool,
     pub sensitive: bool,
+    /// Follows wait for a moderator's approval; only members post.
+    pub approval_required: bool,
     pub published: i64,
     pub updated: Option<i64>,
     pub last_fetched: i64,
@@ -49,6 +51,7 @@ impl FromRow<'_, AnyRow> for DbCommunity {
             private_key: r.try_get("private_key")?,
             posting_restricted_to_mods: r.try_get::<i64, _>("posting_restricted_to_mods")? != 0,
             sensitive: r.try_get::<i64, _>("sensitive")? != 0,
+            approval_required: r.try_get::<i64, _>("approval_required")? != 0,
             published: r.try_get("published")?,
             updated: r.try_get("updated")?,
             last_fetched: r.try_get("last_fetched")?,
@@ -64,7 +67,7 @@ macro_rules! community_columns {
         "id, ap_id, name, title, summary_source, summary_html, \
     guidelines_source, guidelines_html, local, inbox, shared_inbox, followers_url, public_key, \
     private_key, posting_restricted_to_mods, sensitive, published, updated, last_fetched, \
-    outbox_url, moderators_url, featured_url"
+    outbox_url, moderators_url, featured_url, approval_required"
     };
 }
 
@@ -86,6 +89,7 @@ pub struct NewCommunity<'a> {
     pub private_key: Option<&'a str>,
     pub posting_restricted_to_mods: bool,
     pub sensitive: bool,
+    pub approval_required: bool,
     pub published: i64,
     pub updated: Option<i64>,
     pub outbox_url: Option<&'a str>,
@@ -103,9 +107,9 @@ pub async fn upsert(
         "INSERT INTO communities (ap_id, name, title, summary_source, summary_html, \
          guidelines_source, guidelines_html, local, inbox, shared_inbox, followers_url, \
          public_key, private_key, posting_restricted_to_mods, sensitive, published, updated, \
-         last_fetched, outbox_url, moderators_url, featured_url) \
+         last_fetched, outbox_url, moderators_url, featured_url, approval_required) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21) \
+         $19, $20, $21, $22) \
          ON CONFLICT (ap_id) DO UPDATE SET name = excluded.name, title = excluded.title, \
          summary_source = excluded.summary_source, summary_html = excluded.summary_html, \
          inbox = excluded.inbox, shared_inbox = excluded.shared_inbox, \
@@ -113,7 +117,8 @@ pub async fn upsert(
          posting_restricted_to_mods = excluded.posting_restricted_to_mods, \
          sensitive = excluded.sensitive, updated = excluded.updated, \
          last_fetched = excluded.last_fetched, outbox_url = excluded.outbox_url, \
-         moderators_url = excluded.moderators_url, featured_url = excluded.featured_url \
+         moderators_url = excluded.moderators_url, featured_url = excluded.featured_url, \
+         approval_required = excluded.approval_required \
          WHERE communities.local = 0 \
          RETURNING ",
         community_columns!()
@@ -140,6 +145,7 @@ pub async fn upsert(
         .bind(c.outbox_url)
         .bind(c.moderators_url)
         .bind(c.featured_url)
+        .bind(flag(c.approval_required))
         .fetch_one(conn)
         .await
 }
@@ -244,6 +250,62 @@ pub async fn add_role(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Turns approval of new members on or off for a local community.
+pub async fn set_approval_required(
+    conn: &mut AnyConnection,
+    id: i64,
+    on: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE communities SET approval_required = $1 WHERE id = $2 AND local = 1")
+        .bind(flag(on))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A follower waiting for approval (or any follower), with their Follow's id.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Follower {
+    pub person_id: i64,
+    pub ap_id: String,
+    pub name: String,
+    pub local: bool,
+    pub inbox: String,
+    pub follow_id: Option<String>,
+    pub state: String,
+}
+
+/// A community's followers in `state` (`pending`, `accepted`), oldest first.
+pub async fn followers_in_state(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    state: &str,
+) -> Result<Vec<Follower>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.ap_id, p.name, p.local, p.inbox, f.follow_id, f.state \
+         FROM community_followers f JOIN people p ON p.id = f.person_id \
+         WHERE f.community_id = $1 AND f.state = $2 ORDER BY f.created_at, p.id LIMIT 500",
+    )
+    .bind(community_id)
+    .bind(state)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Follower {
+                person_id: r.try_get("id")?,
+                ap_id: r.try_get("ap_id")?,
+                name: r.try_get("name")?,
+                local: r.try_get::<i64, _>("local")? != 0,
+                inbox: r.try_get("inbox")?,
+                follow_id: r.try_get("follow_id")?,
+                state: r.try_get("state")?,
+            })
+        })
+        .collect()
 }
 
 /// Takes a role away; false if the person did not hold it.

@@ -107,6 +107,8 @@ async fn check_may_post(
         if let Some(p) = store::posts::find_by_ap_id(&mut conn, parent.as_str()).await? {
             crate::domain::moderation::check_not_banned(&mut conn, p.community_id, author.id)
                 .await?;
+            let c = store::communities::find_by_id(&mut conn, p.community_id).await?;
+            crate::domain::membership::check_member(&mut conn, &c, author.id).await?;
             if crate::domain::moderation::replies_closed(&mut conn, &p).await? {
                 return Err(AppError::forbidden(
                     "locked",
@@ -122,6 +124,7 @@ async fn check_may_post(
             continue;
         };
         crate::domain::moderation::check_not_banned(&mut conn, c.id, author.id).await?;
+        crate::domain::membership::check_member(&mut conn, &c, author.id).await?;
         if c.local
             && c.posting_restricted_to_mods
             && !store::communities::has_role(&mut conn, c.id, author.id, "moderator").await?

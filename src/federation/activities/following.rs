@@ -35,6 +35,21 @@ pub async fn receive_follow(
     if !community.local {
         return Ok(Outcome::Ignored);
     }
+    let known = store::communities::follow_state(&mut tx, community.id, person.id).await?;
+    if community.approval_required && known.as_deref() != Some("accepted") {
+        // Waits for a moderator (`domain::membership::decide`), who then sends the Accept.
+        store::communities::upsert_follower(
+            &mut tx,
+            community.id,
+            person.id,
+            "pending",
+            Some(follow_id.as_str()),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(community = %community.name, follower = %person.ap_id, "follow awaits approval");
+        return Ok(Outcome::Done);
+    }
     store::communities::upsert_follower(
         &mut tx,
         community.id,
@@ -66,6 +81,44 @@ pub async fn receive_follow(
     send::wake(data);
     tracing::info!(community = %community.name, follower = %person.ap_id, "new follower accepted");
     Ok(Outcome::Done)
+}
+
+/// A moderator's answer to a remote person's pending Follow of a local community: an
+/// `Accept` or a `Reject` of their Follow (rebuilt from its stored id), to their inbox.
+pub async fn send_decision(
+    conn: &mut sqlx::AnyConnection,
+    state: &AppState,
+    community: &store::communities::DbCommunity,
+    follower: &store::communities::Follower,
+    accepted: bool,
+) -> Result<(), AppError> {
+    let Some(follow_id) = &follower.follow_id else {
+        return Ok(()); // a local follower: nothing to send
+    };
+    let kind = if accepted { "Accept" } else { "Reject" };
+    let activity = json!({
+        "id": state.new_id(&format!("activities/{}", kind.to_ascii_lowercase())),
+        "type": kind,
+        "actor": community.ap_id,
+        "to": [follower.ap_id],
+        "object": {
+            "id": follow_id, "type": "Follow",
+            "actor": follower.ap_id, "object": community.ap_id,
+        },
+    });
+    send::queue(
+        conn,
+        &activity,
+        Delivery {
+            followers_of: None,
+            signer: community.ap_id.as_str(),
+            inboxes: vec![follower.inbox.clone()],
+            community_id: None,
+            in_outbox: false,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// A remote community accepted a local person's Follow.

@@ -145,6 +145,7 @@ impl Object for DbCommunity {
                 private_key: None,
                 posting_restricted_to_mods: json.posting_restricted_to_mods.unwrap_or(false),
                 sensitive: json.sensitive.unwrap_or(false),
+                approval_required: json.manually_approves_followers.unwrap_or(false),
                 published: json
                     .published
                     .map(|t| t.timestamp_millis())
@@ -216,7 +217,7 @@ pub fn group_json(_state: &AppState, c: DbCommunity, topics: &[String]) -> Group
         }),
         posting_restricted_to_mods: Some(c.posting_restricted_to_mods),
         sensitive: Some(c.sensitive),
-        manually_approves_followers: Some(false),
+        manually_approves_followers: Some(c.approval_required),
         discoverable: Some(true),
         url: Some(c.ap_id.clone()),
         tag,
