@@ -810,3 +810,112 @@ async fn an_approval_only_community_admits_the_members_a_moderator_accepts() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facilitators_and_mentors_are_named_across_instances_and_shown_with_their_posts() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let beta = TestServer::start_named("beta.test", "", "").await;
+    let alice = User::create(&alpha, "alice").await;
+    let carol = User::create(&alpha, "carol").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let handle = format!("woodwork@alpha.test:{}", alpha.port);
+    let bob = User::create(&beta, "bob").await;
+    let bob_id = format!("{}/u/bob", beta.base_url);
+    bob.get(&format!("/resolve?q=!{handle}")).await;
+    bob.post(&format!("/communities/{handle}/follow"), json!({}))
+        .await;
+    wait_follow_accepted(&bob, &handle).await;
+
+    // Alice names bob (on beta) a mentor and carol a facilitator.
+    alice
+        .post(
+            "/communities/woodwork/roles",
+            json!({ "person": bob_id, "role": "mentor" }),
+        )
+        .await;
+    let roles = alice
+        .post(
+            "/communities/woodwork/roles",
+            json!({ "person": "carol", "role": "facilitator" }),
+        )
+        .await;
+    assert_eq!(roles["mentor"][0]["ap_id"], bob_id.as_str(), "{roles}");
+    assert!(
+        roles["facilitator"][0]["ap_id"]
+            .as_str()
+            .unwrap()
+            .ends_with("/u/carol")
+    );
+    let (s, v) = carol
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/roles",
+            Some(json!({ "person": "alice", "role": "mentor" })),
+        )
+        .await;
+    assert_eq!(s, 403, "only moderators name people: {v}");
+    let (s, v) = alice
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/roles",
+            Some(json!({ "person": "carol", "role": "wizard" })),
+        )
+        .await;
+    assert_eq!((s, v["error"].as_str()), (422, Some("bad_role")));
+
+    // The community's collection lists him; beta learns it from the community's Announce.
+    let mentors: Value = alpha
+        .get("/c/woodwork/mentors", "application/activity+json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mentors["orderedItems"], json!([bob_id]), "{mentors}");
+    poll_until(WAIT, "bob as mentor on beta", || async {
+        let r = bob.get(&format!("/communities/{handle}/roles")).await;
+        (r["mentor"][0]["ap_id"] == bob_id.as_str()).then_some(())
+    })
+    .await;
+
+    // His posts carry the role, on alpha too.
+    bob.post(
+        &format!("/communities/{handle}/posts"),
+        json!({ "title": "Ask me about froes", "body": "x" }),
+    )
+    .await;
+    let on_alpha = wait_for_post(&alice, "woodwork", "bob's post on alpha", |p| {
+        p["title"] == "Ask me about froes"
+    })
+    .await;
+    assert_eq!(on_alpha["author_roles"], json!(["mentor"]), "{on_alpha}");
+
+    // The role ends: beta forgets it too; the log says so.
+    alice
+        .post(
+            "/communities/woodwork/roles",
+            json!({ "person": bob_id, "role": "mentor", "granted": false }),
+        )
+        .await;
+    poll_until(WAIT, "bob no longer mentor on beta", || async {
+        let r = bob.get(&format!("/communities/{handle}/roles")).await;
+        (r["mentor"] == json!([])).then_some(())
+    })
+    .await;
+    let log = alice.get("/communities/woodwork/modlog").await;
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["remove_mentor", "add_facilitator", "add_mentor"],
+        "{log}"
+    );
+}

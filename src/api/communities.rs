@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
             "/communities/{handle}/moderators",
             get(moderators).post(appoint),
         )
+        .route("/communities/{handle}/roles", get(roles).post(set_role))
 }
 
 #[derive(Serialize)]
@@ -63,32 +64,94 @@ async fn appoint(
     Path(handle): Path<String>,
     ApiJson(input): ApiJson<AppointInput>,
 ) -> AppResult<Json<ModeratorsOutput>> {
-    let state: AppState = (*data).clone();
+    give_role(
+        &data,
+        &user.person,
+        &handle,
+        &input.person,
+        "moderator",
+        input.moderator,
+    )
+    .await?;
+    moderators(State((*data).clone()), Path(handle)).await
+}
+
+/// Gives (or takes away) `role`; someone from another instance we have not met yet is
+/// fetched from their instance first.
+async fn give_role(
+    data: &activitypub_federation::config::Data<AppState>,
+    moderator: &crate::store::people::DbPerson,
+    handle: &str,
+    person: &str,
+    role: &str,
+    granted: bool,
+) -> AppResult<()> {
     let (community, known) = {
-        let mut conn = state.db.pool.acquire().await?;
-        let c = super::posts::community_by_handle(&mut conn, &handle).await?;
-        let known = crate::store::people::find_by_ap_id(&mut conn, &input.person)
+        let mut conn = data.db.pool.acquire().await?;
+        let c = super::posts::community_by_handle(&mut conn, handle).await?;
+        let known = crate::store::people::find_by_ap_id(&mut conn, person)
             .await?
             .is_some();
         (c, known)
     };
-    // Someone from another instance we have not met yet: fetched from their instance.
-    if !known && let Ok(url) = url::Url::parse(&input.person) {
+    if !known && let Ok(url) = url::Url::parse(person) {
         activitypub_federation::fetch::object_id::ObjectId::<crate::store::people::DbPerson>::from(
             url,
         )
-        .dereference(&data)
+        .dereference(data)
         .await?;
     }
-    crate::domain::moderation::appoint(
-        &state,
+    crate::domain::moderation::appoint(data, moderator, &community, person, role, granted).await
+}
+
+/// Who holds each role in a community, longest-serving first: `owner`, `moderator`, and the
+/// community-of-practice roles `facilitator` and `mentor`.
+async fn roles(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+) -> AppResult<Json<serde_json::Value>> {
+    let mut conn = state.db.pool.acquire().await?;
+    let c = super::posts::community_by_handle(&mut conn, &handle).await?;
+    let mut out = serde_json::Map::new();
+    for role in ["owner", "moderator", "facilitator", "mentor"] {
+        let holders = crate::store::communities::role_holders(&mut conn, c.id, role).await?;
+        out.insert(
+            role.into(),
+            serde_json::to_value(holders).unwrap_or_default(),
+        );
+    }
+    Ok(Json(out.into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleInput {
+    /// ActivityPub id of the person, or a local username.
+    person: String,
+    /// `moderator`, `facilitator` or `mentor`.
+    role: String,
+    /// false: take the role away.
+    #[serde(default = "yes")]
+    granted: bool,
+}
+
+/// A moderator gives or takes away a role. Answers every role's holders.
+async fn set_role(
+    data: activitypub_federation::config::Data<AppState>,
+    Auth(user, _): Auth,
+    Path(handle): Path<String>,
+    ApiJson(input): ApiJson<RoleInput>,
+) -> AppResult<Json<serde_json::Value>> {
+    give_role(
+        &data,
         &user.person,
-        &community,
+        &handle,
         &input.person,
-        input.moderator,
+        &input.role,
+        input.granted,
     )
     .await?;
-    moderators(State(state), Path(handle)).await
+    roles(State((*data).clone()), Path(handle)).await
 }
 
 /// A community as the API shows it.

@@ -63,6 +63,8 @@ pub struct PostView {
     pub community: String,
     pub author: String,
     pub author_id: String,
+    /// The author's roles in the community (`mentor`, `facilitator`, `moderator`, …).
+    pub author_roles: Vec<String>,
     pub parent_id: Option<i64>,
     pub root_id: Option<i64>,
     pub depth: i64,
@@ -95,6 +97,7 @@ pub fn handle_of(name: &str, ap_id: &url::Url, local: bool) -> String {
 pub async fn view(conn: &mut AnyConnection, p: DbPost) -> AppResult<PostView> {
     let community = store::communities::find_by_id(conn, p.community_id).await?;
     let author = store::people::find_by_id(conn, p.author_id).await?;
+    let author_roles = store::communities::roles_of(conn, p.community_id, p.author_id).await?;
     let gone = p.is_gone();
     Ok(PostView {
         id: p.id,
@@ -102,6 +105,7 @@ pub async fn view(conn: &mut AnyConnection, p: DbPost) -> AppResult<PostView> {
         community: handle_of(&community.name, &community.ap_id, community.local),
         author: handle_of(&author.name, &author.ap_id, author.local),
         author_id: author.ap_id.to_string(),
+        author_roles,
         parent_id: p.parent_id,
         root_id: p.root_id,
         depth: p.depth,

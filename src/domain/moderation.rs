@@ -285,15 +285,23 @@ pub async fn check_appointment(
     Ok(())
 }
 
-/// A moderator appoints (or removes) a moderator, local or from another instance. Logged,
-/// and federated as Lemmy does (`Add`/`Remove` with the moderators collection as target).
+/// A moderator appoints (or removes) someone in `role` (moderator, facilitator, mentor),
+/// local or from another instance. Logged, and federated as Lemmy does for moderators
+/// (`Add`/`Remove` with the role's collection as target).
 pub async fn appoint(
     state: &AppState,
     moderator: &DbPerson,
     community: &crate::store::communities::DbCommunity,
     person: &str,
+    role: &str,
     added: bool,
 ) -> AppResult<()> {
+    if !appointing::ROLES.iter().any(|(r, _)| *r == role) {
+        return Err(AppError::invalid(
+            "bad_role",
+            "`role` is moderator, facilitator or mentor",
+        ));
+    }
     let mut tx = state.db.begin().await?;
     require_local_moderator(
         &mut tx,
@@ -308,33 +316,32 @@ pub async fn appoint(
             .await?
             .ok_or(AppError::NotFound("person"))?,
     };
-    check_appointment(&mut tx, community, moderator, &person, added).await?;
+    if role == "moderator" {
+        check_appointment(&mut tx, community, moderator, &person, added).await?;
+    }
     let changed = if added {
-        let new = store::communities::role_since(&mut tx, community.id, person.id, "moderator")
+        let new = store::communities::role_since(&mut tx, community.id, person.id, role)
             .await?
             .is_none();
-        store::communities::add_role(&mut tx, community.id, person.id, "moderator").await?;
+        store::communities::add_role(&mut tx, community.id, person.id, role).await?;
         new
     } else {
-        store::communities::remove_role(&mut tx, community.id, person.id, "moderator").await?
+        store::communities::remove_role(&mut tx, community.id, person.id, role).await?
     };
     // Nothing to say when nothing changed here, except to a remote community: what we know
     // of its moderators may be incomplete, it decides.
     if !changed && community.local {
         return Ok(());
     }
-    let activity = appointing::activity(state, moderator, community, &person, added);
+    let activity = appointing::activity(state, moderator, community, &person, role, added);
     if changed {
+        let action = format!("{}_{role}", if added { "add" } else { "remove" });
         store::modlog::insert(
             &mut tx,
             NewEntry {
                 community_id: community.id,
                 actor_id: Some(moderator.id),
-                action: if added {
-                    "add_moderator"
-                } else {
-                    "remove_moderator"
-                },
+                action: &action,
                 post_id: None,
                 person_id: Some(person.id),
                 reason: None,

@@ -18,6 +18,8 @@ pub fn router() -> Router<AppState> {
         .route("/c/{name}/featured", get(community_featured))
         .route("/c/{name}/followers", get(community_followers))
         .route("/c/{name}/moderators", get(community_moderators))
+        .route("/c/{name}/facilitators", get(community_facilitators))
+        .route("/c/{name}/mentors", get(community_mentors))
         .route("/u/{name}/outbox", get(person_outbox))
         .route("/actor/outbox", get(instance_outbox))
 }
@@ -144,15 +146,39 @@ async fn community_moderators(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
-    let c = local_community(&state, &name).await?;
+    role_collection(&state, &name, "moderator", "moderators").await
+}
+
+/// Guildhall's community-of-practice roles, as collections like the moderators one.
+async fn community_facilitators(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, AppError> {
+    role_collection(&state, &name, "facilitator", "facilitators").await
+}
+
+async fn community_mentors(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, AppError> {
+    role_collection(&state, &name, "mentor", "mentors").await
+}
+
+async fn role_collection(
+    state: &AppState,
+    name: &str,
+    role: &str,
+    path: &str,
+) -> Result<Response, AppError> {
+    let c = local_community(state, name).await?;
     let mut conn = state.db.pool.acquire().await?;
-    let mods = store::communities::role_holders(&mut conn, c.id, "moderator").await?;
-    let ids = mods
+    let holders = store::communities::role_holders(&mut conn, c.id, role).await?;
+    let ids = holders
         .into_iter()
         .filter_map(|m| Url::parse(&m.ap_id).ok())
         .collect();
     Ok(ordered::<Url>(
-        state.url(&format!("/c/{}/moderators", c.name)),
+        state.url(&format!("/c/{}/{path}", c.name)),
         ids,
     ))
 }

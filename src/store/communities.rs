@@ -308,6 +308,22 @@ pub async fn followers_in_state(
         .collect()
 }
 
+/// The roles `person_id` holds in a community (shown with their posts).
+pub async fn roles_of(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    person_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT role FROM community_roles WHERE community_id = $1 AND person_id = $2 \
+         ORDER BY role",
+    )
+    .bind(community_id)
+    .bind(person_id)
+    .fetch_all(conn)
+    .await
+}
+
 /// Takes a role away; false if the person did not hold it.
 pub async fn remove_role(
     conn: &mut AnyConnection,

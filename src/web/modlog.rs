@@ -38,6 +38,12 @@ fn describe(e: &ModlogEntry) -> String {
         "restore" => "Restored a post",
         "add_moderator" => "Appointed a moderator",
         "remove_moderator" => "Removed a moderator",
+        "add_facilitator" => "Named a facilitator",
+        "remove_facilitator" => "Ended a facilitator's role",
+        "add_mentor" => "Named a mentor",
+        "remove_mentor" => "Ended a mentor's role",
+        "accept_member" => "Accepted a new member",
+        "reject_member" => "Turned away a request to join",
         other => other,
     };
     let on = e

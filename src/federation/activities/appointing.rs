@@ -1,8 +1,10 @@
 //! Add and Remove with a community's moderators collection as target (FEP-1b12, as Lemmy
 //! 0.19 and 1.0 send them): a moderator appoints or removes a moderator, who may live on
 //! any instance. `object` is the person, `target` the collection named by the Group's
-//! `attributedTo`. Add/Remove with another target (the featured collection) are pins:
-//! `featuring`.
+//! `attributedTo`. The community-of-practice roles work the same way with collections of
+//! their own, `{community}/facilitators` and `{community}/mentors` (Guildhall's; other
+//! software ignores them). Add/Remove with another target (the featured collection) are
+//! pins: `featuring`.
 
 use super::{ActorRef, Outcome, announce, featuring, same_origin, send, url_field};
 use crate::{
@@ -23,12 +25,28 @@ pub fn moderators_of(state: &AppState, c: &DbCommunity) -> String {
     }
 }
 
-/// The Add (appoint) or Remove of moderator `person` by `moderator`.
+/// Roles given with Add/Remove, and the collection (under the community's id) of each.
+pub const ROLES: &[(&str, &str)] = &[
+    ("moderator", "moderators"),
+    ("facilitator", "facilitators"),
+    ("mentor", "mentors"),
+];
+
+/// The id of the collection holding a community's `role` holders.
+pub fn collection_of(state: &AppState, c: &DbCommunity, role: &str) -> String {
+    match ROLES.iter().find(|(r, _)| *r == role) {
+        Some((_, "moderators")) | None => moderators_of(state, c),
+        Some((_, suffix)) => format!("{}/{suffix}", c.ap_id.as_str().trim_end_matches('/')),
+    }
+}
+
+/// The Add (appoint) or Remove of `person` in `role` by `moderator`.
 pub fn activity(
     state: &AppState,
     moderator: &DbPerson,
     community: &DbCommunity,
     person: &DbPerson,
+    role: &str,
     added: bool,
 ) -> Value {
     let kind = if added { "Add" } else { "Remove" };
@@ -39,7 +57,7 @@ pub fn activity(
         "to": [PUBLIC],
         "cc": [community.ap_id],
         "object": person.ap_id,
-        "target": moderators_of(state, community),
+        "target": collection_of(state, community, role),
         "audience": community.ap_id,
     })
 }
@@ -52,17 +70,36 @@ pub async fn add_or_remove(
     data: &Data<AppState>,
     vouched_by: Option<&DbCommunity>,
 ) -> Result<Outcome, AppError> {
-    let community = match url_field(json, "target") {
-        Ok(target) => {
-            let mut conn = data.db.pool.acquire().await?;
-            store::communities::find_by_moderators_collection(&mut conn, target.as_str()).await?
-        }
-        Err(_) => None,
+    let Ok(target) = url_field(json, "target") else {
+        return featuring::apply(json, actor, data, vouched_by).await;
     };
-    match community {
-        Some(community) => apply(json, actor, data, &community, vouched_by).await,
+    let found = {
+        let mut conn = data.db.pool.acquire().await?;
+        role_collection(&mut conn, target.as_str()).await?
+    };
+    match found {
+        Some((community, role)) => apply(json, actor, data, &community, vouched_by, role).await,
         None => featuring::apply(json, actor, data, vouched_by).await,
     }
+}
+
+/// The community and role whose collection `target` is, if any.
+async fn role_collection(
+    conn: &mut sqlx::AnyConnection,
+    target: &str,
+) -> Result<Option<(DbCommunity, &'static str)>, AppError> {
+    if let Some(c) = store::communities::find_by_moderators_collection(conn, target).await? {
+        return Ok(Some((c, "moderator")));
+    }
+    for (role, suffix) in &ROLES[1..] {
+        let Some(owner) = target.strip_suffix(&format!("/{suffix}")) else {
+            continue;
+        };
+        if let Some(c) = store::communities::find_by_ap_id(conn, owner).await? {
+            return Ok(Some((c, role)));
+        }
+    }
+    Ok(None)
 }
 
 async fn apply(
@@ -71,6 +108,7 @@ async fn apply(
     data: &Data<AppState>,
     community: &DbCommunity,
     vouched_by: Option<&DbCommunity>,
+    role: &str,
 ) -> Result<Outcome, AppError> {
     let id = url_field(json, "id")?;
     same_origin(&id, actor.ap_id())?;
@@ -93,28 +131,29 @@ async fn apply(
         .dereference(data)
         .await?;
     let mut tx = data.db.begin().await?;
-    crate::domain::moderation::check_appointment(&mut tx, community, &moderator, &person, added)
+    if role == "moderator" {
+        crate::domain::moderation::check_appointment(
+            &mut tx, community, &moderator, &person, added,
+        )
         .await?;
+    }
     let changed = if added {
-        let new = store::communities::role_since(&mut tx, community.id, person.id, "moderator")
+        let new = store::communities::role_since(&mut tx, community.id, person.id, role)
             .await?
             .is_none();
-        store::communities::add_role(&mut tx, community.id, person.id, "moderator").await?;
+        store::communities::add_role(&mut tx, community.id, person.id, role).await?;
         new
     } else {
-        store::communities::remove_role(&mut tx, community.id, person.id, "moderator").await?
+        store::communities::remove_role(&mut tx, community.id, person.id, role).await?
     };
     if changed {
+        let action = format!("{}_{role}", if added { "add" } else { "remove" });
         store::modlog::insert(
             &mut tx,
             NewEntry {
                 community_id: community.id,
                 actor_id: Some(moderator.id),
-                action: if added {
-                    "add_moderator"
-                } else {
-                    "remove_moderator"
-                },
+                action: &action,
                 post_id: None,
                 person_id: Some(person.id),
                 reason: json.get("summary").and_then(Value::as_str),
