@@ -16,6 +16,7 @@ mod fuzz;
 mod hostile;
 mod http;
 mod inbound;
+mod leadership;
 mod moderation;
 mod policy;
 mod process;

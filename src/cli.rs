@@ -234,6 +234,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(config, db).await?;
     let app = crate::app(state.clone()).await?;
     let worker = crate::delivery::spawn(state.clone());
+    let rotation = crate::domain::leadership::spawn(state.clone());
     let inbound = crate::federation::queue::spawn(
         crate::federation::client::federation_config(&state)
             .await?
@@ -270,6 +271,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Deliveries cut off here keep their rows and are sent after the next start.
     worker.abort();
     inbound.abort();
+    rotation.abort();
     state.db.pool.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -1,12 +1,14 @@
 //! `/api/v1/communities`: create, get, list (keyset paging by name).
 
 use super::{ApiJson, ApiQuery, Auth};
+use crate::domain::leadership::Change;
 use crate::{
     domain::communities::{self, CommunityView, NewCommunityInput},
     error::AppResult,
     federation::objects::time_of,
     state::AppState,
 };
+use axum::response::{IntoResponse, Response};
 use axum::{
     Json, Router,
     extract::{Path, State},
@@ -63,8 +65,8 @@ async fn appoint(
     Auth(user, _): Auth,
     Path(handle): Path<String>,
     ApiJson(input): ApiJson<AppointInput>,
-) -> AppResult<Json<ModeratorsOutput>> {
-    give_role(
+) -> AppResult<Response> {
+    let change = give_role(
         &data,
         &user.person,
         &handle,
@@ -73,7 +75,11 @@ async fn appoint(
         input.moderator,
     )
     .await?;
-    moderators(State((*data).clone()), Path(handle)).await
+    if let Change::Proposed { .. } = change {
+        return Ok((StatusCode::ACCEPTED, Json(change)).into_response());
+    }
+    let list = moderators(State((*data).clone()), Path(handle)).await?;
+    Ok(list.into_response())
 }
 
 /// Gives (or takes away) `role`; someone from another instance we have not met yet is
@@ -85,7 +91,7 @@ async fn give_role(
     person: &str,
     role: &str,
     granted: bool,
-) -> AppResult<()> {
+) -> AppResult<Change> {
     let (community, known) = {
         let mut conn = data.db.pool.acquire().await?;
         let c = super::posts::community_by_handle(&mut conn, handle).await?;
@@ -141,8 +147,8 @@ async fn set_role(
     Auth(user, _): Auth,
     Path(handle): Path<String>,
     ApiJson(input): ApiJson<RoleInput>,
-) -> AppResult<Json<serde_json::Value>> {
-    give_role(
+) -> AppResult<Response> {
+    let change = give_role(
         &data,
         &user.person,
         &handle,
@@ -151,7 +157,12 @@ async fn set_role(
         input.granted,
     )
     .await?;
-    roles(State((*data).clone()), Path(handle)).await
+    if let Change::Proposed { .. } = change {
+        return Ok((StatusCode::ACCEPTED, Json(change)).into_response());
+    }
+    Ok(roles(State((*data).clone()), Path(handle))
+        .await?
+        .into_response())
 }
 
 /// A community as the API shows it.

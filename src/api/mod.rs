@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod communities;
+pub mod leadership;
 pub mod posts;
 pub mod reports;
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(communities::router())
         .merge(posts::router())
+        .merge(leadership::router())
         .merge(reports::router())
         .route("/openapi.json", get(openapi))
         .fallback(|| async { AppError::NotFound("endpoint") });

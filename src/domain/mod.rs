@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod communities;
 pub mod federation_policy;
 pub mod follows;
+pub mod leadership;
 pub mod markdown;
 pub mod membership;
 pub mod moderation;

@@ -273,6 +273,9 @@ pub async fn check_appointment(
             "a community keeps at least one moderator",
         ));
     }
+    if super::leadership::is_shared(conn, community).await? {
+        return Ok(()); // co-leads have equal powers
+    }
     let mine = role_since(conn, community.id, moderator.id, "moderator")
         .await?
         .unwrap_or(i64::MAX);
@@ -295,13 +298,55 @@ pub async fn appoint(
     person: &str,
     role: &str,
     added: bool,
-) -> AppResult<()> {
+) -> AppResult<super::leadership::Change> {
     if !appointing::ROLES.iter().any(|(r, _)| *r == role) {
         return Err(AppError::invalid(
             "bad_role",
             "`role` is moderator, facilitator or mentor",
         ));
     }
+    // Shared leadership: a co-lead comes or goes only with a second co-lead's approval.
+    if role == "moderator" {
+        let mut tx = state.db.begin().await?;
+        if super::leadership::is_shared(&mut tx, community).await? {
+            require_local_moderator(&mut tx, community, moderator, "propose co-leads").await?;
+            let person = match store::people::find_by_ap_id(&mut tx, person).await? {
+                Some(p) => p,
+                None => store::people::find_local_by_name(&mut tx, person)
+                    .await?
+                    .ok_or(AppError::NotFound("person"))?,
+            };
+            let action = if added {
+                "add_moderator"
+            } else {
+                "remove_moderator"
+            };
+            let id = store::leadership::propose(
+                &mut tx,
+                community.id,
+                action,
+                Some(person.id),
+                None,
+                moderator.id,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(super::leadership::Change::Proposed { proposal: id });
+        }
+    }
+    appoint_approved(state, moderator, community, person, role, added).await?;
+    Ok(super::leadership::Change::Done)
+}
+
+/// Carries out an appointment (see `appoint`; in a shared community, once approved).
+pub async fn appoint_approved(
+    state: &AppState,
+    moderator: &DbPerson,
+    community: &crate::store::communities::DbCommunity,
+    person: &str,
+    role: &str,
+    added: bool,
+) -> AppResult<()> {
     let mut tx = state.db.begin().await?;
     require_local_moderator(
         &mut tx,

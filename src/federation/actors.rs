@@ -39,10 +39,9 @@ async fn community(
     let community = store::communities::find_local_by_name(&mut conn, &name)
         .await?
         .ok_or(AppError::NotFound("community"))?;
-    let topics = store::communities::topics(&mut conn, community.id).await?;
-    Ok(ap_response(&objects::group::group_json(
-        &state, community, &topics,
-    )))
+    Ok(ap_response(
+        &objects::group::local_group_json(&state, &mut conn, community).await?,
+    ))
 }
 
 async fn person(

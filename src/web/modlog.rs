@@ -43,6 +43,8 @@ fn describe(e: &ModlogEntry) -> String {
         "add_mentor" => "Named a mentor",
         "remove_mentor" => "Ended a mentor's role",
         "accept_member" => "Accepted a new member",
+        "rotate" => "Passed the facilitator role on (rotation)",
+        "set_leadership" => "Changed the leadership model",
         "reject_member" => "Turned away a request to join",
         other => other,
     };

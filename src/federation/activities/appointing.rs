@@ -113,8 +113,14 @@ async fn apply(
     let id = url_field(json, "id")?;
     same_origin(&id, actor.ap_id())?;
     let added = json.get("type").and_then(Value::as_str) == Some("Add");
-    let ActorRef::Person(moderator) = actor else {
-        return Ok(Outcome::Ignored);
+    let moderator = match actor {
+        ActorRef::Person(p) => p,
+        // The community itself: a rotation passing the facilitator role on (its own
+        // signature vouches for it; moderators are only changed by people).
+        ActorRef::Group(g) if g.id == community.id && role != "moderator" => {
+            return apply_by_community(json, data, community, role, added).await;
+        }
+        ActorRef::Group(_) => return Ok(Outcome::Ignored),
     };
     {
         let mut conn = data.db.pool.acquire().await?;
@@ -167,5 +173,45 @@ async fn apply(
     }
     tx.commit().await?;
     send::wake(data);
+    Ok(Outcome::Done)
+}
+
+/// A role given or taken by the (remote) community itself, as its rotation does.
+async fn apply_by_community(
+    json: &Value,
+    data: &Data<AppState>,
+    community: &DbCommunity,
+    role: &str,
+    added: bool,
+) -> Result<Outcome, AppError> {
+    let person: DbPerson = ObjectId::<DbPerson>::from(url_field(json, "object")?)
+        .dereference(data)
+        .await?;
+    let mut tx = data.db.begin().await?;
+    let changed = if added {
+        let new = store::communities::role_since(&mut tx, community.id, person.id, role)
+            .await?
+            .is_none();
+        store::communities::add_role(&mut tx, community.id, person.id, role).await?;
+        new
+    } else {
+        store::communities::remove_role(&mut tx, community.id, person.id, role).await?
+    };
+    if changed && added {
+        store::modlog::insert(
+            &mut tx,
+            NewEntry {
+                community_id: community.id,
+                actor_id: None,
+                action: "rotate",
+                post_id: None,
+                person_id: Some(person.id),
+                reason: None,
+                activity_id: json.get("id").and_then(Value::as_str),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(Outcome::Done)
 }

@@ -70,6 +70,11 @@ pub struct Group {
     pub published: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated: Option<DateTime<Utc>>,
+    /// Guildhall: how the community is led — `model` (hierarchical, shared, rotational),
+    /// the rotation's `roster` and `termEndsAt`, who `facilitators` are now. Other
+    /// software ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leadership: Option<serde_json::Value>,
 }
 
 #[async_trait::async_trait]
@@ -89,8 +94,7 @@ impl Object for DbCommunity {
 
     async fn into_json(self, data: &Data<AppState>) -> Result<Group, AppError> {
         let mut conn = data.db.pool.acquire().await?;
-        let topics = store::communities::topics(&mut conn, self.id).await?;
-        Ok(group_json(data.app_data(), self, &topics))
+        local_group_json(data.app_data(), &mut conn, self).await
     }
 
     async fn verify(
@@ -188,7 +192,35 @@ impl Actor for DbCommunity {
     }
 }
 
-/// The `Group` JSON of a local community.
+/// The `Group` JSON of a local community, with its topics and leadership.
+pub async fn local_group_json(
+    state: &AppState,
+    conn: &mut sqlx::AnyConnection,
+    c: DbCommunity,
+) -> Result<Group, AppError> {
+    let topics = store::communities::topics(conn, c.id).await?;
+    let lead = store::leadership::get(conn, c.id).await?;
+    let roster: Vec<String> = store::leadership::roster(conn, c.id)
+        .await?
+        .into_iter()
+        .map(|(_, ap_id)| ap_id)
+        .collect();
+    let facilitators: Vec<String> = store::communities::role_holders(conn, c.id, "facilitator")
+        .await?
+        .into_iter()
+        .map(|h| h.ap_id)
+        .collect();
+    let mut leadership = serde_json::json!({ "model": lead.model, "facilitators": facilitators });
+    if lead.model == "rotational" {
+        leadership["roster"] = serde_json::json!(roster);
+        leadership["termEndsAt"] = serde_json::json!(lead.term_ends_at.map(time_of));
+    }
+    let mut group = group_json(state, c, &topics);
+    group.leadership = Some(leadership);
+    Ok(group)
+}
+
+/// The `Group` JSON of a local community (without its leadership: `local_group_json`).
 pub fn group_json(_state: &AppState, c: DbCommunity, topics: &[String]) -> Group {
     let base = c.ap_id.to_string();
     let sub = |s: &str| Url::parse(&format!("{base}/{s}")).ok();
@@ -223,6 +255,7 @@ pub fn group_json(_state: &AppState, c: DbCommunity, topics: &[String]) -> Group
         tag,
         published: Some(time_of(c.published)),
         updated: c.updated.map(time_of),
+        leadership: None,
         id: c.ap_id.into(),
     }
 }

@@ -1,0 +1,248 @@
+//! Leadership models between real processes (issue #6): a rotation hands the facilitator
+//! role over across instances, by the clock and early; shared leadership needs a second
+//! co-lead for sensitive changes.
+
+use crate::{
+    federation::{User, WAIT, wait_follow_accepted},
+    support::{poll_until, process::TestServer},
+};
+use serde_json::{Value, json};
+
+async fn facilitators(user: &User, handle: &str) -> Value {
+    user.get(&format!("/communities/{handle}/roles")).await["facilitator"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["ap_id"].clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_hands_the_facilitator_role_over_across_instances() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let beta = TestServer::start_named("beta.test", "", "").await;
+    let alice = User::create(&alpha, "alice").await;
+    let carol = User::create(&alpha, "carol").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let handle = format!("woodwork@alpha.test:{}", alpha.port);
+    let alice_id = format!("{}/u/alice", alpha.base_url);
+    let bob = User::create(&beta, "bob").await;
+    let bob_id = format!("{}/u/bob", beta.base_url);
+    bob.get(&format!("/resolve?q=!{handle}")).await;
+    bob.post(&format!("/communities/{handle}/follow"), json!({}))
+        .await;
+    wait_follow_accepted(&bob, &handle).await;
+
+    // Two-second terms: alice first, then bob (who lives on beta).
+    let l = alice
+        .post(
+            "/communities/woodwork/leadership",
+            json!({ "model": "rotational", "term_secs": 2, "roster": ["alice", bob_id] }),
+        )
+        .await;
+    assert_eq!(l["model"], "rotational", "{l}");
+    assert_eq!(l["roster"], json!([alice_id, bob_id]), "{l}");
+    assert_eq!(l["facilitators"], json!([alice_id]), "{l}");
+    // The Group says how it is led, for every server that fetches it.
+    let group: Value = alpha
+        .get("/c/woodwork", "application/activity+json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(group["leadership"]["model"], "rotational", "{group}");
+    assert_eq!(
+        group["leadership"]["roster"],
+        json!([alice_id, bob_id]),
+        "{group}"
+    );
+    // The term ends: the role passes to bob, and beta hears it from the community.
+    poll_until(WAIT, "bob facilitates on alpha", || async {
+        (facilitators(&alice, "woodwork").await == json!([bob_id])).then_some(())
+    })
+    .await;
+    poll_until(WAIT, "beta learns bob facilitates", || async {
+        facilitators(&bob, &handle)
+            .await
+            .as_array()
+            .unwrap()
+            .contains(&json!(bob_id))
+            .then_some(())
+    })
+    .await;
+
+    // Long terms from now on; the first on the roster takes over at once.
+    let l = alice
+        .post(
+            "/communities/woodwork/leadership",
+            json!({ "model": "rotational", "term_secs": 3600, "roster": ["alice", bob_id] }),
+        )
+        .await;
+    assert_eq!(l["facilitators"], json!([alice_id]), "{l}");
+    // Someone who neither facilitates nor moderates cannot pass it on; alice can.
+    let (s, v) = carol
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/leadership/pass",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (403, Some("not_your_turn")),
+        "{v}"
+    );
+    let l = alice
+        .post("/communities/woodwork/leadership/pass", json!({}))
+        .await;
+    assert_eq!(l["facilitators"], json!([bob_id]), "{l}");
+    poll_until(WAIT, "beta sees alice hand over to bob", || async {
+        (facilitators(&bob, &handle).await == json!([bob_id])).then_some(())
+    })
+    .await;
+
+    // Every hand-over is logged, here and on beta.
+    let log = alice.get("/communities/woodwork/modlog").await;
+    let rotations = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "rotate")
+        .count();
+    assert!(rotations >= 3, "{log}");
+    let on_beta = bob.get(&format!("/communities/{handle}/modlog")).await;
+    assert!(
+        on_beta["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "rotate" && e["person"] == bob_id.as_str()),
+        "{on_beta}"
+    );
+}
+
+/// The names of a community's moderators, longest-serving first.
+async fn mods(u: &User) -> Vec<String> {
+    u.get("/communities/woodwork/moderators").await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_leadership_needs_a_second_co_lead_for_sensitive_changes() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let alice = User::create(&alpha, "alice").await;
+    let dave = User::create(&alpha, "dave").await;
+    let carol = User::create(&alpha, "carol").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    alice
+        .post(
+            "/communities/woodwork/moderators",
+            json!({ "person": "dave" }),
+        )
+        .await;
+    // From hierarchical to shared: alice's own decision.
+    let l = alice
+        .post(
+            "/communities/woodwork/leadership",
+            json!({ "model": "shared" }),
+        )
+        .await;
+    assert_eq!(l["model"], "shared");
+
+    // Alice proposes carol as co-lead: nothing changes until someone else approves.
+    let (s, p) = alice
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/moderators",
+            Some(json!({ "person": "carol" })),
+        )
+        .await;
+    assert_eq!((s, p["status"].as_str()), (202, Some("proposed")), "{p}");
+    assert_eq!(mods(&alice).await, ["alice", "dave"]);
+    let id = p["proposal"].as_i64().unwrap();
+    let (s, v) = alice
+        .call(
+            reqwest::Method::POST,
+            &format!("/proposals/{id}"),
+            Some(json!({ "approve": true })),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (403, Some("second_co_lead")),
+        "{v}"
+    );
+    let open = dave.get("/communities/woodwork/proposals").await;
+    assert_eq!(open["items"][0]["action"], "add_moderator", "{open}");
+    let done = dave
+        .post(&format!("/proposals/{id}"), json!({ "approve": true }))
+        .await;
+    assert_eq!(done["status"], "approved");
+    assert_eq!(mods(&alice).await, ["alice", "dave", "carol"]);
+
+    // Equal powers: carol, the newest, proposes removing alice; alice declines once,
+    // dave approves the second time.
+    let (_, p) = carol
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/moderators",
+            Some(json!({ "person": "alice", "moderator": false })),
+        )
+        .await;
+    let first = p["proposal"].as_i64().unwrap();
+    let declined = alice
+        .post(&format!("/proposals/{first}"), json!({ "approve": false }))
+        .await;
+    assert_eq!(declined["status"], "declined");
+    assert_eq!(mods(&alice).await, ["alice", "dave", "carol"]);
+    let (_, p) = carol
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/moderators",
+            Some(json!({ "person": "alice", "moderator": false })),
+        )
+        .await;
+    dave.post(
+        &format!("/proposals/{}", p["proposal"]),
+        json!({ "approve": true }),
+    )
+    .await;
+    assert_eq!(mods(&dave).await, ["dave", "carol"]);
+
+    // Changing the model is sensitive too.
+    let (s, p) = carol
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/leadership",
+            Some(json!({ "model": "hierarchical" })),
+        )
+        .await;
+    assert_eq!(s, 202, "{p}");
+    assert_eq!(
+        dave.get("/communities/woodwork/leadership").await["model"],
+        "shared"
+    );
+    dave.post(
+        &format!("/proposals/{}", p["proposal"]),
+        json!({ "approve": true }),
+    )
+    .await;
+    assert_eq!(
+        dave.get("/communities/woodwork/leadership").await["model"],
+        "hierarchical"
+    );
+}
