@@ -246,3 +246,108 @@ async fn shared_leadership_needs_a_second_co_lead_for_sensitive_changes() {
         "hierarchical"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_accept_the_guidelines_and_newcomers_start_without_links() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let remote = crate::delivery::start_remote(std::time::Duration::ZERO).await;
+    let alice = User::create(&alpha, "alice").await;
+    let carol = User::create(&alpha, "carol").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking",
+                    "guidelines": "Be kind. Show your work." }),
+        )
+        .await;
+    let c = alice
+        .call(
+            reqwest::Method::PATCH,
+            "/communities/woodwork",
+            Some(json!({ "guidelines_required": true, "newcomer_limits": true })),
+        )
+        .await
+        .1;
+    assert_eq!(
+        (&c["guidelines_required"], &c["newcomer_limits"]),
+        (&json!(true), &json!(true))
+    );
+
+    // Joining asks for the guidelines to be accepted.
+    let (s, v) = carol
+        .call(reqwest::Method::POST, "/communities/woodwork/follow", None)
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("guidelines_not_accepted")),
+        "{v}"
+    );
+    let joined = carol
+        .post(
+            "/communities/woodwork/follow",
+            json!({ "accept_guidelines": true }),
+        )
+        .await;
+    assert_eq!(joined["state"], "accepted");
+
+    // A newcomer's links wait; their words do not. Moderators are no newcomers.
+    let post = |title: &str, url: Option<&str>, body: &str| json!({ "title": title, "url": url, "body": body });
+    let (s, v) = carol
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/posts",
+            Some(post("My blog", Some("https://blog.example/spoons"), "x")),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (403, Some("newcomer_links")),
+        "{v}"
+    );
+    let (s, v) = carol
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/posts",
+            Some(post("Look", None, "See [this](https://blog.example/x)")),
+        )
+        .await;
+    assert_eq!(s, 403, "a link in the text counts too: {v}");
+    for n in 0..3 {
+        carol
+            .post(
+                "/communities/woodwork/posts",
+                post(&format!("Hello {n}"), None, "First steps"),
+            )
+            .await;
+    }
+    carol
+        .post(
+            "/communities/woodwork/posts",
+            post("My blog", Some("https://blog.example/spoons"), "x"),
+        )
+        .await;
+    alice
+        .post(
+            "/communities/woodwork/posts",
+            post("Tool list", Some("https://tools.example/"), "x"),
+        )
+        .await;
+
+    // From another server: a plain link is held back, a mention of the group is not.
+    let group = format!("{}/c/woodwork", alpha.base_url);
+    let actor = format!("{}/users/1", remote.base);
+    let create = |n: u32, content: &str| {
+        json!({ "id": format!("{}/activities/create/{n}", remote.base), "type": "Create",
+                "actor": actor, "object": {
+                    "id": format!("{}/objects/{n}", remote.base), "type": "Page",
+                    "attributedTo": actor, "name": format!("Remote {n}"), "content": content,
+                    "to": [group, "https://www.w3.org/ns/activitystreams#Public"],
+                    "audience": group } })
+    };
+    let spam = "<p>Buy at <a href=\"https://spam.example/\">spam</a></p>";
+    assert_eq!(remote.send(&alpha, &actor, create(1, spam)).await, 403);
+    let mention = format!(
+        "<p><span class=\"h-card\"><a class=\"u-url mention\" href=\"{group}\">@woodwork</a></span> hello</p>"
+    );
+    assert_eq!(remote.send(&alpha, &actor, create(2, &mention)).await, 202);
+}

@@ -183,6 +183,10 @@ pub struct CommunityJson {
     pub posting_restricted_to_mods: bool,
     /// New members wait for a moderator's approval.
     pub approval_required: bool,
+    /// Joining from this instance needs `"accept_guidelines": true`.
+    pub guidelines_required: bool,
+    /// Newcomers (first week, first three posts) post no links.
+    pub newcomer_limits: bool,
     pub sensitive: bool,
     pub published: chrono::DateTime<chrono::Utc>,
 }
@@ -208,6 +212,8 @@ pub fn to_json(state: &AppState, v: CommunityView) -> CommunityJson {
         followers: v.followers,
         posting_restricted_to_mods: c.posting_restricted_to_mods,
         approval_required: c.approval_required,
+        guidelines_required: v.settings.guidelines_required,
+        newcomer_limits: v.settings.newcomer_limits,
         sensitive: c.sensitive,
         published: time_of(c.published),
     }
@@ -259,7 +265,14 @@ async fn list(
 #[serde(deny_unknown_fields)]
 struct SettingsInput {
     /// New members wait for a moderator's approval.
-    approval_required: bool,
+    #[serde(default)]
+    approval_required: Option<bool>,
+    /// Joining from here needs an explicit acceptance of the guidelines.
+    #[serde(default)]
+    guidelines_required: Option<bool>,
+    /// Newcomers post no links.
+    #[serde(default)]
+    newcomer_limits: Option<bool>,
 }
 
 /// A moderator changes a local community's settings (today: approval of new members).
@@ -273,11 +286,15 @@ async fn settings(
         let mut conn = state.db.pool.acquire().await?;
         super::posts::community_by_handle(&mut conn, &name).await?
     };
-    crate::domain::membership::set_approval_required(
+    crate::domain::membership::update_settings(
         &state,
         &user.person,
         &community,
-        input.approval_required,
+        crate::domain::membership::SettingsPatch {
+            approval_required: input.approval_required,
+            guidelines_required: input.guidelines_required,
+            newcomer_limits: input.newcomer_limits,
+        },
     )
     .await?;
     show(State(state), Path(name)).await

@@ -467,16 +467,32 @@ struct FollowOutput {
     state: String,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FollowInput {
+    /// The person accepts the community's guidelines (required where it asks for it).
+    #[serde(default)]
+    accept_guidelines: bool,
+}
+
 async fn follow(
     State(state): State<AppState>,
     Auth(user, _): Auth,
     Path(handle): Path<String>,
+    body: axum::body::Bytes,
 ) -> AppResult<Json<FollowOutput>> {
+    // The body is optional: `{"accept_guidelines": true}`.
+    let input: FollowInput = if body.iter().all(u8::is_ascii_whitespace) {
+        FollowInput::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| AppError::bad_request("invalid_json", e.to_string()))?
+    };
     let community = {
         let mut conn = state.db.pool.acquire().await?;
         community_by_handle(&mut conn, &handle).await?
     };
-    let s = follows::follow(&state, &user.person, &community).await?;
+    let s = follows::follow(&state, &user.person, &community, input.accept_guidelines).await?;
     Ok(Json(FollowOutput {
         community: handle_of(&community.name, &community.ap_id, community.local),
         state: s,

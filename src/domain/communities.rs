@@ -43,6 +43,7 @@ pub struct CommunityView {
     pub moderators: Vec<store::communities::RoleHolder>,
     pub owners: Vec<store::communities::RoleHolder>,
     pub followers: i64,
+    pub settings: store::settings::CommunitySettings,
 }
 
 /// Creates a local community owned by `owner` (a local person).
@@ -138,12 +139,14 @@ pub async fn view_of(
     let moderators = store::communities::role_holders(conn, community.id, "moderator").await?;
     let owners = store::communities::role_holders(conn, community.id, "owner").await?;
     let followers = store::communities::follower_count(conn, community.id).await?;
+    let settings = store::settings::get(conn, community.id).await?;
     Ok(CommunityView {
         community,
         topics,
         moderators,
         owners,
         followers,
+        settings,
     })
 }
 

@@ -156,15 +156,30 @@ pub async fn backfill(data: &Data<AppState>, community: &DbCommunity) -> AppResu
     Ok(stored)
 }
 
-/// A local person follows a community: at once for ours, by Follow for a remote one.
+/// A local person follows a community: at once for ours (or pending, when it approves its
+/// members), by Follow for a remote one. `accepts_guidelines`: they accepted the community's
+/// guidelines, which a community of ours may require (422 `guidelines_not_accepted`).
 pub async fn follow(
     state: &AppState,
     person: &DbPerson,
     community: &DbCommunity,
+    accepts_guidelines: bool,
 ) -> AppResult<String> {
     let mut conn = state.db.write_conn().await?;
     if let Some(s) = store::communities::follow_state(&mut conn, community.id, person.id).await? {
         return Ok(s);
+    }
+    if community.local
+        && !accepts_guidelines
+        && store::settings::get(&mut conn, community.id)
+            .await?
+            .guidelines_required
+    {
+        return Err(AppError::invalid(
+            "guidelines_not_accepted",
+            "this community asks new members to accept its guidelines: \
+             read them and join with \"accept_guidelines\": true",
+        ));
     }
     if community.local {
         let state = if community.approval_required {
@@ -174,6 +189,9 @@ pub async fn follow(
         };
         store::communities::upsert_follower(&mut conn, community.id, person.id, state, None)
             .await?;
+        if accepts_guidelines {
+            store::settings::accept_guidelines(&mut conn, community.id, person.id).await?;
+        }
         return Ok(state.into());
     }
     drop(conn);

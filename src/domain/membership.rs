@@ -38,12 +38,20 @@ pub async fn check_member(
     ))
 }
 
-/// A moderator turns approval of new members on or off. Existing members stay.
-pub async fn set_approval_required(
+/// Settings a moderator changes; None leaves one as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SettingsPatch {
+    pub approval_required: Option<bool>,
+    pub guidelines_required: Option<bool>,
+    pub newcomer_limits: Option<bool>,
+}
+
+/// A moderator changes who may join and how newcomers start. Existing members stay.
+pub async fn update_settings(
     state: &AppState,
     moderator: &DbPerson,
     community: &DbCommunity,
-    on: bool,
+    patch: SettingsPatch,
 ) -> AppResult<()> {
     if !community.local {
         return Err(AppError::forbidden(
@@ -52,10 +60,65 @@ pub async fn set_approval_required(
         ));
     }
     let mut tx = state.db.begin().await?;
-    require_local_moderator(&mut tx, community, moderator, "change who may join").await?;
-    store::communities::set_approval_required(&mut tx, community.id, on).await?;
+    require_local_moderator(&mut tx, community, moderator, "change the settings").await?;
+    if let Some(on) = patch.approval_required {
+        store::communities::set_approval_required(&mut tx, community.id, on).await?;
+    }
+    let mut settings = store::settings::get(&mut tx, community.id).await?;
+    settings.guidelines_required = patch
+        .guidelines_required
+        .unwrap_or(settings.guidelines_required);
+    settings.newcomer_limits = patch.newcomer_limits.unwrap_or(settings.newcomer_limits);
+    store::settings::set(&mut tx, community.id, settings).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Whether HTML links somewhere, mentions and hashtags aside: a link whose text starts with
+/// `@` or `#` is a mention or a hashtag (Mastodon's mention of the group is a link, and no
+/// reason to hold a newcomer's post back; sanitising has removed the `class` that would say
+/// so). A gentle limit, not a wall: it reads what people see.
+pub fn has_outside_link(html: &str) -> bool {
+    html.match_indices("<a ").any(|(i, _)| {
+        let rest = &html[i..];
+        let inner = match (rest.find('>'), rest.find("</a>")) {
+            (Some(open), Some(close)) if open < close => &rest[open + 1..close],
+            _ => return true,
+        };
+        let text = ammonia::Builder::empty().clean(inner).to_string();
+        !text.trim_start().starts_with(['@', '#'])
+    })
+}
+
+/// Refuses a link (as the post's link, or in its text) from a newcomer in a community of
+/// ours that limits newcomers (403 `newcomer_links`). People with a role are no newcomers.
+pub async fn check_newcomer_link(
+    conn: &mut AnyConnection,
+    community: &DbCommunity,
+    person_id: i64,
+    has_link: bool,
+) -> AppResult<()> {
+    if !has_link || !community.local {
+        return Ok(());
+    }
+    if !store::settings::get(conn, community.id)
+        .await?
+        .newcomer_limits
+        || !store::communities::roles_of(conn, community.id, person_id)
+            .await?
+            .is_empty()
+        || !store::settings::is_newcomer(conn, community.id, person_id).await?
+    {
+        return Ok(());
+    }
+    Err(AppError::forbidden(
+        "newcomer_links",
+        format!(
+            "newcomers share links after their first {} days or their first {} posts here",
+            store::settings::NEWCOMER_DAYS,
+            store::settings::NEWCOMER_POSTS
+        ),
+    ))
 }
 
 /// The people waiting to join, oldest first, for the community's moderators.
@@ -119,4 +182,29 @@ pub async fn decide(
     tx.commit().await?;
     send::wake(state);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_outside_link;
+
+    #[test]
+    fn mentions_and_hashtags_are_not_outside_links() {
+        assert!(!has_outside_link("<p>no links at all</p>"));
+        assert!(!has_outside_link(
+            "<p><span><a href=\"https://m.example/@woodwork\">@<span>woodwork</span></a></span> hi</p>"
+        ));
+        assert!(!has_outside_link(
+            "<a href=\"https://m.example/tags/axe\">#axe</a>"
+        ));
+        assert!(has_outside_link(
+            "<p>see <a href=\"https://spam.example/\">this</a></p>"
+        ));
+        assert!(has_outside_link(
+            "<a href=\"https://x.example/\">@a</a> <a href=\"https://y.example/\">y</a>"
+        ));
+        assert!(has_outside_link(
+            "<a href=\"https://broken.example/\">never closed"
+        ));
+    }
 }

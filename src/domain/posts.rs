@@ -69,6 +69,8 @@ pub async fn create_post(
         ));
     }
     let html = markdown::to_html(&input.body);
+    let links = input.url.is_some() || super::membership::has_outside_link(&html);
+    super::membership::check_newcomer_link(&mut tx, community, author.id, links).await?;
     let ap_id = state.new_id("post");
     let post = store::posts::insert(
         &mut tx,
@@ -127,6 +129,8 @@ pub async fn create_reply(
     super::moderation::check_not_banned(&mut tx, community.id, author.id).await?;
     super::membership::check_member(&mut tx, &community, author.id).await?;
     let html = markdown::to_html(body);
+    let links = super::membership::has_outside_link(&html);
+    super::membership::check_newcomer_link(&mut tx, &community, author.id, links).await?;
     let ap_id = state.new_id("post");
     let reply = store::posts::insert(
         &mut tx,

@@ -16,6 +16,7 @@ pub mod modlog;
 pub mod people;
 pub mod posts;
 pub mod reports;
+pub mod settings;
 
 use anyhow::Context;
 use sqlx::{

@@ -103,6 +103,9 @@ async fn render(
         let (action, label) = match state_of.as_deref() {
             Some("pending") => ("unfollow", "Cancel follow request (pending)"),
             Some(_) => ("unfollow", "Leave"),
+            None if !c.guidelines_html.is_empty() => {
+                ("follow", "Join (I accept the guidelines below)")
+            }
             None => ("follow", "Join"),
         };
         let _ = write!(
@@ -242,7 +245,8 @@ async fn follow(
     let st = state.clone();
     act(&state, &viewer, &headers, &back, |u| async move {
         let c = load(&st, id).await?;
-        follows::follow(&st, &u.person, &c).await.map(|_| ())
+        // The join form shows the guidelines; joining through it accepts them.
+        follows::follow(&st, &u.person, &c, true).await.map(|_| ())
     })
     .await
 }

@@ -103,12 +103,15 @@ async fn check_may_post(
     data: &Data<AppState>,
 ) -> Result<(), AppError> {
     let mut conn = data.db.pool.acquire().await?;
+    let links =
+        obj.link().is_some() || crate::domain::membership::has_outside_link(&obj.content_html());
     if let Some(parent) = &obj.in_reply_to {
         if let Some(p) = store::posts::find_by_ap_id(&mut conn, parent.as_str()).await? {
             crate::domain::moderation::check_not_banned(&mut conn, p.community_id, author.id)
                 .await?;
             let c = store::communities::find_by_id(&mut conn, p.community_id).await?;
             crate::domain::membership::check_member(&mut conn, &c, author.id).await?;
+            crate::domain::membership::check_newcomer_link(&mut conn, &c, author.id, links).await?;
             if crate::domain::moderation::replies_closed(&mut conn, &p).await? {
                 return Err(AppError::forbidden(
                     "locked",
@@ -125,6 +128,7 @@ async fn check_may_post(
         };
         crate::domain::moderation::check_not_banned(&mut conn, c.id, author.id).await?;
         crate::domain::membership::check_member(&mut conn, &c, author.id).await?;
+        crate::domain::membership::check_newcomer_link(&mut conn, &c, author.id, links).await?;
         if c.local
             && c.posting_restricted_to_mods
             && !store::communities::has_role(&mut conn, c.id, author.id, "moderator").await?
