@@ -670,6 +670,32 @@ async fn reports_reach_every_moderator_and_name_the_reporter_only_where_it_was_m
         .await
         .unwrap();
     assert!(feed.contains("<title>Removed a post"), "{feed}");
+
+    // The community may keep its moderators' names out of the public log.
+    let (s, _) = alice
+        .call(
+            reqwest::Method::PATCH,
+            "/communities/woodwork",
+            Some(json!({ "modlog_anonymous": true })),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let log = alice.get("/communities/woodwork/modlog").await;
+    let items = log["items"].as_array().unwrap();
+    assert!(
+        !items.is_empty() && items.iter().all(|e| e["actor"].is_null()),
+        "{log}"
+    );
+    let page = alpha
+        .get("/modlog", "text/html")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("by a moderator") && !page.contains("/u/alice"),
+        "{page}"
+    );
 }
 
 /// The ActivityPub ids of the people waiting to join `handle`, as `user` (a moderator) sees.

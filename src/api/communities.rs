@@ -187,6 +187,8 @@ pub struct CommunityJson {
     pub guidelines_required: bool,
     /// Newcomers (first week, first three posts) post no links.
     pub newcomer_limits: bool,
+    /// The moderation log says "a moderator" instead of naming them.
+    pub modlog_anonymous: bool,
     pub sensitive: bool,
     pub published: chrono::DateTime<chrono::Utc>,
 }
@@ -214,6 +216,7 @@ pub fn to_json(state: &AppState, v: CommunityView) -> CommunityJson {
         approval_required: c.approval_required,
         guidelines_required: v.settings.guidelines_required,
         newcomer_limits: v.settings.newcomer_limits,
+        modlog_anonymous: v.settings.modlog_anonymous,
         sensitive: c.sensitive,
         published: time_of(c.published),
     }
@@ -273,6 +276,9 @@ struct SettingsInput {
     /// Newcomers post no links.
     #[serde(default)]
     newcomer_limits: Option<bool>,
+    /// The public moderation log says "a moderator" instead of naming them.
+    #[serde(default)]
+    modlog_anonymous: Option<bool>,
 }
 
 /// A moderator changes a local community's settings (today: approval of new members).
@@ -294,6 +300,7 @@ async fn settings(
             approval_required: input.approval_required,
             guidelines_required: input.guidelines_required,
             newcomer_limits: input.newcomer_limits,
+            modlog_anonymous: input.modlog_anonymous,
         },
     )
     .await?;

@@ -44,6 +44,7 @@ pub struct SettingsPatch {
     pub approval_required: Option<bool>,
     pub guidelines_required: Option<bool>,
     pub newcomer_limits: Option<bool>,
+    pub modlog_anonymous: Option<bool>,
 }
 
 /// A moderator changes who may join and how newcomers start. Existing members stay.
@@ -69,6 +70,7 @@ pub async fn update_settings(
         .guidelines_required
         .unwrap_or(settings.guidelines_required);
     settings.newcomer_limits = patch.newcomer_limits.unwrap_or(settings.newcomer_limits);
+    settings.modlog_anonymous = patch.modlog_anonymous.unwrap_or(settings.modlog_anonymous);
     store::settings::set(&mut tx, community.id, settings).await?;
     tx.commit().await?;
     Ok(())

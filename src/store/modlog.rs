@@ -65,7 +65,8 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<ModlogEntry>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT m.id, m.action, a.ap_id AS actor, p.ap_id AS post, t.ap_id AS person, m.reason, \
+        "SELECT m.id, m.action, \
+         CASE WHEN c.modlog_anonymous = 1 THEN NULL ELSE a.ap_id END AS actor, p.ap_id AS post, t.ap_id AS person, m.reason, \
          c.ap_id AS community, m.created_at FROM modlog m \
          JOIN communities c ON c.id = m.community_id LEFT JOIN people a ON a.id = m.actor_id \
          LEFT JOIN posts p ON p.id = m.post_id LEFT JOIN people t ON t.id = m.person_id \

@@ -14,17 +14,22 @@ pub struct CommunitySettings {
     pub guidelines_required: bool,
     /// Newcomers post no links.
     pub newcomer_limits: bool,
+    /// The public moderation log says "a moderator" instead of naming them.
+    pub modlog_anonymous: bool,
 }
 
 pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<CommunitySettings, sqlx::Error> {
-    let r =
-        sqlx::query("SELECT guidelines_required, newcomer_limits FROM communities WHERE id = $1")
-            .bind(id)
-            .fetch_one(conn)
-            .await?;
+    let r = sqlx::query(
+        "SELECT guidelines_required, newcomer_limits, modlog_anonymous FROM communities \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
     Ok(CommunitySettings {
         guidelines_required: r.try_get::<i64, _>("guidelines_required")? != 0,
         newcomer_limits: r.try_get::<i64, _>("newcomer_limits")? != 0,
+        modlog_anonymous: r.try_get::<i64, _>("modlog_anonymous")? != 0,
     })
 }
 
@@ -34,10 +39,12 @@ pub async fn set(
     s: CommunitySettings,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE communities SET guidelines_required = $1, newcomer_limits = $2 WHERE id = $3",
+        "UPDATE communities SET guidelines_required = $1, newcomer_limits = $2, \
+         modlog_anonymous = $3 WHERE id = $4",
     )
     .bind(flag(s.guidelines_required))
     .bind(flag(s.newcomer_limits))
+    .bind(flag(s.modlog_anonymous))
     .bind(id)
     .execute(conn)
     .await?;
