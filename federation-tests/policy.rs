@@ -133,3 +133,118 @@ async fn an_allow_list_limits_federation_to_partners_and_is_reversible() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_ban_keeps_a_person_out_here_and_on_the_instances_that_know_them() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let beta = TestServer::start_named("beta.test", "", "").await;
+    let remote = start_remote(Duration::ZERO).await;
+    let dora = User::admin(&alpha, "dora").await;
+    let alice = User::create(&alpha, "alice").await;
+    let carol = User::create(&alpha, "carol").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let group = format!("{}/c/woodwork", alpha.base_url);
+    let carol_id = format!("{}/u/carol", alpha.base_url);
+    // Carol posts here and in a community on beta.
+    let bob = User::create(&beta, "bob").await;
+    bob.post(
+        "/communities",
+        json!({ "name": "turning", "title": "Turning" }),
+    )
+    .await;
+    let turning = format!("turning@beta.test:{}", beta.port);
+    carol.get(&format!("/resolve?q=!{turning}")).await;
+    carol
+        .post(&format!("/communities/{turning}/follow"), json!({}))
+        .await;
+    wait_follow_accepted(&carol, &turning).await;
+    let here = carol
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "Carol here", "body": "x" }),
+        )
+        .await;
+    carol
+        .post(
+            &format!("/communities/{turning}/posts"),
+            json!({ "title": "Carol on beta", "body": "y" }),
+        )
+        .await;
+    let on_beta = wait_for_post(&bob, "turning", "carol's post on beta", |p| {
+        p["title"] == "Carol on beta"
+    })
+    .await;
+
+    // Only admins ban instance-wide.
+    let (s, _) = alice
+        .call(
+            reqwest::Method::POST,
+            "/admin/bans",
+            Some(json!({ "person": "carol" })),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let bans = dora
+        .post(
+            "/admin/bans",
+            json!({ "person": "carol", "reason": "Spam everywhere", "remove_data": true }),
+        )
+        .await;
+    assert_eq!(bans[0]["person"], carol_id.as_str(), "{bans}");
+    assert_eq!(bans[0]["banned_by"], "admin");
+    // Here: her content is down and she posts nowhere.
+    let t = alice.get(&format!("/posts/{}", here["id"])).await;
+    assert_eq!(t["post"]["deleted"], true, "{t}");
+    let (s, v) = carol
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/posts",
+            Some(json!({ "title": "Again", "body": "x" })),
+        )
+        .await;
+    assert_eq!((s, v["error"].as_str()), (403, Some("banned_here")), "{v}");
+    // Beta hears it from her own instance and takes her post there down too.
+    poll_until(WAIT, "carol's post down on beta", || async {
+        let t = bob.get(&format!("/posts/{}", on_beta["id"])).await;
+        (t["post"]["deleted"] == true).then_some(())
+    })
+    .await;
+
+    // A remote person banned here: their activities are refused.
+    let actor = format!("{}/users/1", remote.base);
+    remote.follow(&alpha, &group, 1).await;
+    dora.post("/admin/bans", json!({ "person": actor })).await;
+    let target = alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "Alice's post", "body": "x" }),
+        )
+        .await;
+    let like = |n: u32| {
+        let actor = format!("{}/users/{n}", remote.base);
+        json!({ "id": format!("{}/likes/{n}", remote.base), "type": "Like",
+                "actor": actor, "object": target["ap_id"] })
+    };
+    assert_eq!(remote.send(&alpha, &actor, like(1)).await, 403);
+    let other = format!("{}/users/2", remote.base);
+    assert_eq!(
+        remote.send(&alpha, &other, like(2)).await,
+        202,
+        "others are heard"
+    );
+
+    // Lifted: carol posts again.
+    dora.post("/admin/bans", json!({ "person": "carol", "banned": false }))
+        .await;
+    carol
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "Back", "body": "x" }),
+        )
+        .await;
+}

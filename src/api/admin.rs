@@ -1,5 +1,6 @@
-//! `/api/v1/admin/…`: instance administration for accounts with the admin flag. The
-//! federation policy (issue #6): `GET /admin/federation`, and `POST` to change it.
+//! `/api/v1/admin/…`: instance administration for accounts with the admin flag (issue #6):
+//! the federation policy (`GET /admin/federation`, and `POST` to change it), instance-wide
+//! bans (`GET /admin/bans`, and `POST` to ban or unban).
 
 use super::{ApiJson, Auth};
 use crate::{
@@ -13,7 +14,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/federation", get(show).post(change))
+    Router::new()
+        .route("/admin/federation", get(show).post(change))
+        .route("/admin/bans", get(bans).post(ban))
 }
 
 fn require_admin(auth: &Auth) -> AppResult<()> {
@@ -95,4 +98,56 @@ async fn change(
         admin = %auth.0.person.name, "federation policy changed");
     drop(conn);
     Ok(Json(summary(&state).await?))
+}
+
+/// Every instance-wide ban, newest first.
+async fn bans(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> AppResult<Json<Vec<store::bans::InstanceBan>>> {
+    require_admin(&auth)?;
+    let mut conn = state.db.pool.acquire().await?;
+    Ok(Json(store::bans::instance_bans(&mut conn).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BanInput {
+    /// ActivityPub id or local username.
+    person: String,
+    #[serde(default = "yes")]
+    banned: bool,
+    #[serde(default)]
+    reason: Option<String>,
+    /// RFC 3339; absent: until lifted.
+    #[serde(default)]
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    remove_data: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Bans (or, with `"banned": false`, unbans) someone from the whole instance.
+async fn ban(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(input): ApiJson<BanInput>,
+) -> AppResult<Json<Vec<store::bans::InstanceBan>>> {
+    require_admin(&auth)?;
+    crate::domain::admin::ban(
+        &state,
+        &auth.0,
+        crate::domain::admin::InstanceBanInput {
+            person: &input.person,
+            banned: input.banned,
+            reason: input.reason.as_deref(),
+            expires_at: input.expires_at.map(|t| t.timestamp_millis()),
+            remove_data: input.remove_data,
+        },
+    )
+    .await?;
+    bans(State(state), auth).await
 }

@@ -2,6 +2,7 @@
 //! validate, then one transaction.
 
 pub mod accounts;
+pub mod admin;
 pub mod communities;
 pub mod federation_policy;
 pub mod follows;

@@ -40,6 +40,12 @@ pub async fn check_not_banned(
             "you are banned from this community",
         ));
     }
+    if store::bans::is_banned_here(conn, person_id).await? {
+        return Err(AppError::forbidden(
+            "banned_here",
+            "you are banned from this instance",
+        ));
+    }
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! Block and Undo(Block) with a community as `target`: a moderator bans a person from the
 //! community, as Lemmy 0.19 and 1.0 send it (`summary` = reason, `removeData` = also take
 //! their posts and replies down, `endTime`/`expires` = when the ban ends). A Block whose
-//! target is not a community we know (Lemmy's instance-wide ban) is acknowledged only.
+//! target is an instance (Lemmy's site ban: `target` = the site, on the host of both the
+//! actor and the person) bans the person here too, when their own instance says so.
 
 use super::{ActorRef, Outcome, announce, same_origin, send, url_field};
 use crate::{
@@ -29,7 +30,7 @@ pub fn activity(
     person: &DbPerson,
     ban: Option<&Ban<'_>>,
 ) -> Value {
-    let mut block = json!({
+    let block = json!({
         "id": state.new_id("activities/block"),
         "type": "Block",
         "actor": moderator.ap_id,
@@ -50,6 +51,38 @@ pub fn activity(
             "audience": community.ap_id,
         });
     };
+    with_ban_fields(block, ban)
+}
+
+/// The Block (ban) or Undo(Block) of one of our people from this whole instance by an
+/// admin, as Lemmy sends a site ban (`target` = the instance's address).
+pub fn site_activity(
+    state: &AppState,
+    admin: &DbPerson,
+    person: &DbPerson,
+    ban: Option<&Ban<'_>>,
+) -> Value {
+    let block = json!({
+        "id": state.new_id("activities/block"),
+        "type": "Block",
+        "actor": admin.ap_id,
+        "to": [PUBLIC],
+        "object": person.ap_id,
+        "target": state.url("/"),
+    });
+    match ban {
+        Some(ban) => with_ban_fields(block, ban),
+        None => json!({
+            "id": state.new_id("activities/undo"),
+            "type": "Undo",
+            "actor": admin.ap_id,
+            "to": [PUBLIC],
+            "object": block,
+        }),
+    }
+}
+
+fn with_ban_fields(mut block: Value, ban: &Ban<'_>) -> Value {
     block["removeData"] = Value::Bool(ban.remove_data);
     if let Some(r) = ban.reason {
         block["summary"] = Value::String(r.to_string());
@@ -85,7 +118,8 @@ pub async fn apply(
     };
     let mut tx = data.db.begin().await?;
     let Some(community) = store::communities::find_by_ap_id(&mut tx, target.as_str()).await? else {
-        return Ok(Outcome::Ignored); // an instance-wide ban, or a community we do not know
+        drop(tx);
+        return site_ban(block, &moderator, &object, &target, data, banned).await;
     };
     let Some(person) = store::people::find_by_ap_id(&mut tx, object.as_str()).await? else {
         return Ok(Outcome::Ignored); // nobody we know: nothing of theirs to keep out
@@ -128,5 +162,45 @@ pub async fn apply(
     }
     tx.commit().await?;
     send::wake(data);
+    Ok(Outcome::Done)
+}
+
+/// A ban from a whole instance, which counts here only when that instance speaks about one
+/// of its own people (actor, person and target on one host): then they are banned here
+/// too (and their content here taken down with `removeData`).
+async fn site_ban(
+    block: &Value,
+    admin: &DbPerson,
+    object: &url::Url,
+    target: &url::Url,
+    data: &Data<AppState>,
+    banned: bool,
+) -> Result<Outcome, AppError> {
+    let host = store::instances::domain_of(target);
+    if store::instances::domain_of(object) != host
+        || store::instances::domain_of(&admin.ap_id) != host
+    {
+        return Ok(Outcome::Ignored); // a community we do not know, or not their instance
+    }
+    let mut tx = data.db.begin().await?;
+    let Some(person) = store::people::find_by_ap_id(&mut tx, object.as_str()).await? else {
+        return Ok(Outcome::Ignored); // nobody we know
+    };
+    if banned {
+        let reason = block.get("summary").and_then(Value::as_str);
+        let expires_at = ["endTime", "expires"]
+            .iter()
+            .find_map(|k| block.get(*k).and_then(Value::as_str))
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp_millis());
+        store::bans::ban_instance(&mut tx, person.id, reason, expires_at, &host).await?;
+        if block.get("removeData").and_then(Value::as_bool) == Some(true) {
+            store::bans::remove_all_content(&mut tx, person.id).await?;
+        }
+    } else {
+        store::bans::unban_instance(&mut tx, person.id, &host).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(person = %person.ap_id, banned, by = %host, "ban by their own instance");
     Ok(Outcome::Done)
 }

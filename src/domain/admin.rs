@@ -1,0 +1,89 @@
+//! Instance administration that is more than a setting: instance-wide bans (issue #6).
+
+use crate::{
+    domain::accounts::LocalUser,
+    error::{AppError, AppResult},
+    federation::activities::{banning, send},
+    state::AppState,
+    store,
+};
+
+/// An instance-wide ban as an admin asks for it.
+pub struct InstanceBanInput<'a> {
+    /// ActivityPub id of the person, or a local username.
+    pub person: &'a str,
+    pub banned: bool,
+    pub reason: Option<&'a str>,
+    /// Milliseconds since the epoch; None: until lifted.
+    pub expires_at: Option<i64>,
+    /// Also take down everything they posted on this instance.
+    pub remove_data: bool,
+}
+
+/// An admin bans (or unbans) someone from the whole instance: they post, reply and vote
+/// nowhere here. A ban of one of our own people is announced to every instance we know, as
+/// Lemmy announces a site ban, so that theirs keep them out too.
+pub async fn ban(
+    state: &AppState,
+    admin: &LocalUser,
+    input: InstanceBanInput<'_>,
+) -> AppResult<()> {
+    if !admin.account.is_admin {
+        return Err(AppError::forbidden(
+            "not_admin",
+            "only an instance admin can do this",
+        ));
+    }
+    if let Some(r) = input.reason {
+        super::validate::text("reason", r, 1_000, false)?;
+    }
+    let mut tx = state.db.begin().await?;
+    let person = match store::people::find_by_ap_id(&mut tx, input.person).await? {
+        Some(p) => p,
+        None => store::people::find_local_by_name(&mut tx, input.person)
+            .await?
+            .ok_or(AppError::NotFound("person"))?,
+    };
+    if person.id == admin.person.id {
+        return Err(AppError::invalid(
+            "self_ban",
+            "admins cannot ban themselves",
+        ));
+    }
+    let ban = banning::Ban {
+        reason: input.reason,
+        expires_at: input.expires_at,
+        remove_data: input.remove_data,
+    };
+    if input.banned {
+        store::bans::ban_instance(&mut tx, person.id, input.reason, input.expires_at, "admin")
+            .await?;
+        if input.remove_data {
+            store::bans::remove_all_content(&mut tx, person.id).await?;
+        }
+    } else if !store::bans::unban_instance(&mut tx, person.id, "admin").await? {
+        return Ok(()); // was not banned
+    }
+    if person.local {
+        let activity =
+            banning::site_activity(state, &admin.person, &person, input.banned.then_some(&ban));
+        let inboxes = store::bans::known_instance_inboxes(&mut tx).await?;
+        send::queue(
+            &mut tx,
+            &activity,
+            send::Delivery {
+                signer: admin.person.ap_id.as_str(),
+                inboxes,
+                followers_of: None,
+                community_id: None,
+                in_outbox: false,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    send::wake(state);
+    tracing::warn!(person = %person.ap_id, banned = input.banned, admin = %admin.person.name,
+        "instance-wide ban changed");
+    Ok(())
+}
