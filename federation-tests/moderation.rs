@@ -945,3 +945,90 @@ async fn facilitators_and_mentors_are_named_across_instances_and_shown_with_thei
         "{log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitations_by_handle_and_by_link_let_people_into_an_approval_only_community() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let beta = TestServer::start_named("beta.test", "", "").await;
+    let alice = User::create(&alpha, "alice").await;
+    let carol = User::create(&alpha, "carol").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "guild", "title": "Master turners", "approval_required": true }),
+        )
+        .await;
+    let group = format!("{}/c/guild", alpha.base_url);
+    let handle = format!("guild@alpha.test:{}", alpha.port);
+    let bob = User::create(&beta, "bob").await;
+    let bob_id = format!("{}/u/bob", beta.base_url);
+
+    // By handle, across instances: bob on beta is invited (alpha has never met him).
+    let (s, v) = carol
+        .call(
+            reqwest::Method::POST,
+            "/communities/guild/invitations",
+            Some(json!({ "person": bob_id })),
+        )
+        .await;
+    assert_eq!(s, 403, "only moderators invite: {v}");
+    let made = alice
+        .post(
+            "/communities/guild/invitations",
+            json!({ "person": bob_id, "days": 3 }),
+        )
+        .await;
+    assert_eq!(made["invitee"], bob_id.as_str(), "{made}");
+    let invitation = poll_until(WAIT, "the invitation on beta", || async {
+        bob.get("/invitations").await["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["community"] == group.as_str())
+            .cloned()
+    })
+    .await;
+    assert_eq!(invitation["community_title"], "Master turners");
+    bob.post(
+        &format!("/invitations/{}/accept", invitation["id"]),
+        json!({}),
+    )
+    .await;
+    // Alpha takes the invited follower at once: nobody waits for approval.
+    wait_follow_accepted(&bob, &handle).await;
+    assert_eq!(waiting(&alice, "guild").await, Vec::<String>::new());
+    assert_eq!(bob.get("/invitations").await["items"], json!([]));
+
+    // By link: whoever has it (signed in here) joins.
+    let link = alice
+        .post("/communities/guild/invitations", json!({}))
+        .await;
+    let token = link["token"].as_str().unwrap().to_string();
+    assert!(
+        link["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/invite/{token}"))
+    );
+    let page = alpha
+        .get(&format!("/invite/{token}"), "text/html")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("You are invited to Master turners"), "{page}");
+    let joined = carol
+        .post(&format!("/invitations/link/{token}"), json!({}))
+        .await;
+    assert_eq!(joined["state"], "accepted", "{joined}");
+    let (s, _) = carol
+        .call(reqwest::Method::POST, "/invitations/link/not-a-token", None)
+        .await;
+    assert_eq!(s, 404);
+    carol
+        .post(
+            "/communities/guild/posts",
+            json!({ "title": "Invited and in", "body": "x" }),
+        )
+        .await;
+}

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod communities;
+pub mod invitations;
 pub mod leadership;
 pub mod posts;
 pub mod reports;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .merge(communities::router())
         .merge(posts::router())
         .merge(leadership::router())
+        .merge(invitations::router())
         .merge(reports::router())
         .route("/openapi.json", get(openapi))
         .fallback(|| async { AppError::NotFound("endpoint") });

@@ -165,6 +165,17 @@ pub async fn follow(
     community: &DbCommunity,
     accepts_guidelines: bool,
 ) -> AppResult<String> {
+    follow_as(state, person, community, accepts_guidelines, false).await
+}
+
+/// `follow`, for someone `invited` (a community of ours then takes them without approval).
+pub async fn follow_as(
+    state: &AppState,
+    person: &DbPerson,
+    community: &DbCommunity,
+    accepts_guidelines: bool,
+    invited: bool,
+) -> AppResult<String> {
     let mut conn = state.db.write_conn().await?;
     if let Some(s) = store::communities::follow_state(&mut conn, community.id, person.id).await? {
         return Ok(s);
@@ -182,7 +193,7 @@ pub async fn follow(
         ));
     }
     if community.local {
-        let state = if community.approval_required {
+        let state = if community.approval_required && !invited {
             "pending" // until a moderator accepts (`membership::decide`)
         } else {
             "accepted"

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod communities;
 pub mod federation_policy;
 pub mod follows;
+pub mod invitations;
 pub mod leadership;
 pub mod markdown;
 pub mod membership;

@@ -11,6 +11,7 @@ pub mod deliveries;
 pub mod inbound;
 pub mod instance;
 pub mod instances;
+pub mod invitations;
 pub mod leadership;
 pub mod modlog;
 pub mod people;

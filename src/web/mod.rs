@@ -4,6 +4,7 @@
 //! except HTML we rendered and sanitised ourselves on the way in.
 
 mod community;
+mod invite;
 mod modlog;
 mod session;
 mod thread;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(community::router())
         .merge(thread::router())
         .merge(modlog::router())
+        .merge(invite::router())
 }
 
 /// Escapes text for HTML content and attribute values.

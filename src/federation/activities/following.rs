@@ -36,7 +36,12 @@ pub async fn receive_follow(
         return Ok(Outcome::Ignored);
     }
     let known = store::communities::follow_state(&mut tx, community.id, person.id).await?;
-    if community.approval_required && known.as_deref() != Some("accepted") {
+    // Someone we invited is welcome at once.
+    let invited = store::invitations::is_invited(&mut tx, community.id, person.id).await?;
+    if invited {
+        store::invitations::accept(&mut tx, community.id, person.id).await?;
+    }
+    if community.approval_required && known.as_deref() != Some("accepted") && !invited {
         // Waits for a moderator (`domain::membership::decide`), who then sends the Accept.
         store::communities::upsert_follower(
             &mut tx,

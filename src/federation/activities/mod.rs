@@ -9,6 +9,7 @@ pub mod create;
 pub mod deletion;
 pub mod featuring;
 pub mod following;
+pub mod inviting;
 pub mod locking;
 pub mod reporting;
 pub mod send;
@@ -181,6 +182,7 @@ pub async fn dispatch(
         "Add" | "Remove" => appointing::add_or_remove(&json, actor, data, None).await,
         "Block" => banning::apply(&json, &json, actor, data, None, true).await,
         "Flag" => reporting::receive(&json, actor, data, None).await,
+        "Invite" => inviting::receive(&json, actor, data).await,
         other => {
             tracing::info!(kind = other, "ignoring an activity type we do not handle");
             Ok(Outcome::Ignored)
