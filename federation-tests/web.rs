@@ -495,3 +495,117 @@ async fn a_long_thread_is_read_a_page_at_a_time(b: Backend) {
         "51–60 and the answer"
     );
 }
+
+on_both_stores!(the_admin_page_changes_the_federation_policy);
+
+async fn the_admin_page_changes_the_federation_policy(b: Backend) {
+    let (state, _db) = test_state(b, "").await;
+    guildhall::domain::accounts::create(
+        &state,
+        guildhall::domain::accounts::NewAccount {
+            username: "dora".into(),
+            password: "correct horse battery".into(),
+            email: None,
+            display_name: None,
+            reason: None,
+        },
+        true,
+        true,
+    )
+    .await
+    .unwrap();
+    let r = form(
+        &state,
+        "/login",
+        "username=dora&password=correct+horse+battery",
+        None,
+        ORIGIN,
+    )
+    .await;
+    let admin = r.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let (member, _) = sign_up(&state, "carol").await;
+
+    let p = page(&state, "/admin/federation", &admin).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("Mode: <strong>open</strong>"), "{}", p.body);
+    assert_eq!(
+        page(&state, "/admin/federation", &member).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Forms from another site and from a member change nothing.
+    let r = form(
+        &state,
+        "/admin/federation",
+        "action=mode&mode=allowlist",
+        Some(&admin),
+        "http://evil.test",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = form(
+        &state,
+        "/admin/federation",
+        "action=mode&mode=allowlist",
+        Some(&member),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        page(&state, "/admin/federation", &admin)
+            .await
+            .body
+            .contains("Mode: <strong>open")
+    );
+
+    let r = form(
+        &state,
+        "/admin/federation",
+        "action=allow&domain=Partner.Example&reason=",
+        Some(&admin),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = form(
+        &state,
+        "/admin/federation",
+        "action=mode&mode=allowlist",
+        Some(&admin),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let p = page(&state, "/admin/federation", &admin).await;
+    assert!(
+        p.body.contains("Mode: <strong>allowlist</strong>") && p.body.contains("partner.example"),
+        "{}",
+        p.body
+    );
+    let blocked = state
+        .is_blocked(&url::Url::parse("https://elsewhere.example/u/x").unwrap())
+        .await
+        .unwrap();
+    assert!(blocked, "off the allow list");
+    let allowed = state
+        .is_blocked(&url::Url::parse("https://a.partner.example/u/x").unwrap())
+        .await
+        .unwrap();
+    assert!(!allowed, "subdomains of an allowed domain");
+    let r = form(
+        &state,
+        "/admin/federation",
+        "action=allow&domain=",
+        Some(&admin),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

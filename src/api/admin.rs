@@ -4,7 +4,7 @@
 
 use super::{ApiJson, Auth};
 use crate::{
-    domain::federation_policy::{normalise_domain, summary},
+    domain::federation_policy::summary,
     error::{AppError, AppResult},
     state::AppState,
     store,
@@ -58,45 +58,17 @@ async fn change(
     ApiJson(input): ApiJson<PolicyChange>,
 ) -> AppResult<Json<Value>> {
     require_admin(&auth)?;
-    let domain = || -> AppResult<String> {
-        let raw = input
-            .domain
-            .as_deref()
-            .ok_or_else(|| AppError::invalid("missing_domain", "`domain` is required"))?;
-        normalise_domain(raw).map_err(|e| AppError::invalid("bad_domain", e.to_string()))
-    };
-    let reason = input.reason.as_deref();
-    let mut conn = state.db.pool.acquire().await?;
-    match input.action.as_str() {
-        "mode" => match input.mode.as_deref() {
-            Some(mode @ ("open" | "allowlist")) => {
-                store::instances::set_mode(&mut conn, mode).await?;
-            }
-            _ => {
-                return Err(AppError::invalid(
-                    "bad_mode",
-                    "`mode` is \"open\" or \"allowlist\"",
-                ));
-            }
+    crate::domain::federation_policy::change(
+        &state,
+        &auth.0.person,
+        crate::domain::federation_policy::PolicyChange {
+            action: &input.action,
+            domain: input.domain.as_deref(),
+            mode: input.mode.as_deref(),
+            reason: input.reason.as_deref(),
         },
-        "allow" => store::instances::allow(&mut conn, &domain()?, reason).await?,
-        "disallow" => {
-            store::instances::disallow(&mut conn, &domain()?).await?;
-        }
-        "block" => store::instances::block(&mut conn, &domain()?, reason).await?,
-        "unblock" => {
-            store::instances::unblock(&mut conn, &domain()?).await?;
-        }
-        _ => {
-            return Err(AppError::invalid(
-                "bad_action",
-                "`action` is mode, allow, disallow, block or unblock",
-            ));
-        }
-    }
-    tracing::warn!(action = %input.action, domain = ?input.domain, mode = ?input.mode,
-        admin = %auth.0.person.name, "federation policy changed");
-    drop(conn);
+    )
+    .await?;
     Ok(Json(summary(&state).await?))
 }
 

@@ -2,7 +2,11 @@
 //! or allow-list mode, allowed and blocked domains (issue #6). Enforcement reads the store:
 //! `AppState::is_blocked` (inbound, fetches) and the delivery engine's policy.
 
-use crate::{state::AppState, store};
+use crate::{
+    error::{AppError, AppResult},
+    state::AppState,
+    store::{self, people::DbPerson},
+};
 
 /// Mode (run-time setting, else the config), allow list and block list (admin lists plus
 /// the config's), as JSON for the CLI and the admin API.
@@ -54,4 +58,57 @@ pub fn normalise_domain(raw: &str) -> anyhow::Result<String> {
         anyhow::bail!("`{raw}` is not a domain");
     }
     Ok(host)
+}
+
+/// A change an admin asks for (API or page).
+pub struct PolicyChange<'a> {
+    /// `mode`, `allow`, `disallow`, `block` or `unblock`.
+    pub action: &'a str,
+    pub domain: Option<&'a str>,
+    /// For `mode`: `open` or `allowlist`.
+    pub mode: Option<&'a str>,
+    pub reason: Option<&'a str>,
+}
+
+/// Applies a change of the federation policy, for every process at once (the caller has
+/// checked that `admin` is one).
+pub async fn change(state: &AppState, admin: &DbPerson, c: PolicyChange<'_>) -> AppResult<()> {
+    let domain = || -> AppResult<String> {
+        let raw = c
+            .domain
+            .filter(|d| !d.trim().is_empty())
+            .ok_or_else(|| AppError::invalid("missing_domain", "`domain` is required"))?;
+        normalise_domain(raw).map_err(|e| AppError::invalid("bad_domain", e.to_string()))
+    };
+    let mut conn = state.db.pool.acquire().await?;
+    match c.action {
+        "mode" => match c.mode {
+            Some(mode @ ("open" | "allowlist")) => {
+                store::instances::set_mode(&mut conn, mode).await?;
+            }
+            _ => {
+                return Err(AppError::invalid(
+                    "bad_mode",
+                    "`mode` is \"open\" or \"allowlist\"",
+                ));
+            }
+        },
+        "allow" => store::instances::allow(&mut conn, &domain()?, c.reason).await?,
+        "disallow" => {
+            store::instances::disallow(&mut conn, &domain()?).await?;
+        }
+        "block" => store::instances::block(&mut conn, &domain()?, c.reason).await?,
+        "unblock" => {
+            store::instances::unblock(&mut conn, &domain()?).await?;
+        }
+        _ => {
+            return Err(AppError::invalid(
+                "bad_action",
+                "`action` is mode, allow, disallow, block or unblock",
+            ));
+        }
+    }
+    tracing::warn!(action = %c.action, domain = ?c.domain, mode = ?c.mode,
+        admin = %admin.name, "federation policy changed");
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! vote, edit, delete) — no JavaScript. Every value from a person or a peer is escaped,
 //! except HTML we rendered and sanitised ourselves on the way in.
 
+mod admin;
 mod community;
 mod invite;
 mod modlog;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(thread::router())
         .merge(modlog::router())
         .merge(invite::router())
+        .merge(admin::router())
 }
 
 /// Escapes text for HTML content and attribute values.
