@@ -590,6 +590,44 @@ async fn reports_reach_every_moderator_and_name_the_reporter_only_where_it_was_m
         "alpha's own moderators see who reported"
     );
 
+    // Closing a report tells the other side (Lemmy's Resolve). Mia closes bob's report on
+    // beta: alpha's copy closes; alice closes hers on alpha: mia's unnamed copy closes.
+    let bobs_on_beta = reports(&mia, &handle)
+        .await
+        .into_iter()
+        .find(|r| r["reason"] == "Spam, from beta")
+        .expect("bob's report, kept on beta too");
+    mia.post(
+        &format!("/reports/{}", bobs_on_beta["id"]),
+        json!({ "status": "resolved" }),
+    )
+    .await;
+    poll_until(WAIT, "bob's report resolved on alpha", || async {
+        reports(&alice, "woodwork")
+            .await
+            .into_iter()
+            .find(|r| r["id"] == from_bob["id"] && r["status"] == "resolved")
+    })
+    .await;
+    let alices = reports(&alice, "woodwork")
+        .await
+        .into_iter()
+        .find(|r| r["reason"] == "Advertising")
+        .unwrap();
+    alice
+        .post(
+            &format!("/reports/{}", alices["id"]),
+            json!({ "status": "dismissed" }),
+        )
+        .await;
+    poll_until(WAIT, "the unnamed copy closed at mia's", || async {
+        reports(&mia, &handle)
+            .await
+            .into_iter()
+            .find(|r| r["reason"] == "Advertising" && r["status"] == "resolved")
+    })
+    .await;
+
     // Only moderators read reports; a moderator resolves one.
     let (s, _) = carol
         .call(reqwest::Method::GET, "/communities/woodwork/reports", None)

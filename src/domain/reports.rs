@@ -48,7 +48,7 @@ pub async fn report(
     .await?
     .unwrap_or_default();
     if community.local {
-        reporting::forward_to_moderators(&mut tx, state, &community, post, reason).await?;
+        reporting::forward_to_moderators(&mut tx, state, &community, post, reason, None).await?;
     } else {
         send::queue(
             &mut tx,
@@ -100,9 +100,24 @@ pub async fn set_status(
     let community = store::communities::find_by_id(&mut tx, report.community_id).await?;
     require_local_moderator(&mut tx, &community, moderator, "resolve reports").await?;
     store::reports::set_status(&mut tx, id, status, moderator.id).await?;
+    if status != "open" && report.status == "open" {
+        let post = store::posts::find_by_id(&mut tx, report.post_id)
+            .await?
+            .ok_or(AppError::NotFound("post"))?;
+        reporting::send_resolve(
+            &mut tx,
+            state,
+            moderator,
+            &community,
+            &post,
+            report.reporter.as_deref(),
+        )
+        .await?;
+    }
     let report = store::reports::find(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound("report"))?;
     tx.commit().await?;
+    send::wake(state);
     Ok(report)
 }

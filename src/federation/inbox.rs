@@ -39,7 +39,7 @@ pub fn router() -> Router<AppState> {
 /// Types we act on; anything else is acknowledged (202) without fetching anything.
 const HANDLED: &[&str] = &[
     "Follow", "Accept", "Reject", "Create", "Update", "Delete", "Like", "Dislike", "Undo",
-    "Announce", "Lock", "Add", "Remove", "Block", "Flag", "Invite",
+    "Announce", "Lock", "Add", "Remove", "Block", "Flag", "Invite", "Resolve",
 ];
 
 async fn inbox(

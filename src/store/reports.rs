@@ -133,3 +133,43 @@ pub async fn remote_moderator_inboxes(
     .fetch_all(conn)
     .await
 }
+
+/// Closes the open reports of a post by `reporter` (None: those whose reporter is not
+/// named here), as a moderator elsewhere resolved them; how many.
+pub async fn resolve_matching(
+    conn: &mut AnyConnection,
+    post_id: i64,
+    reporter_id: Option<i64>,
+    by: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE reports SET status = 'resolved', resolved_by = $1, resolved_at = $2 \
+         WHERE post_id = $3 AND status = 'open' \
+         AND ((reporter_id IS NULL AND $4 = 0) OR reporter_id = $4)",
+    )
+    .bind(by)
+    .bind(now_ms())
+    .bind(post_id)
+    .bind(reporter_id.unwrap_or(0))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Closes every open report of a post; how many.
+pub async fn resolve_all_of_post(
+    conn: &mut AnyConnection,
+    post_id: i64,
+    by: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE reports SET status = 'resolved', resolved_by = $1, resolved_at = $2 \
+         WHERE post_id = $3 AND status = 'open'",
+    )
+    .bind(by)
+    .bind(now_ms())
+    .bind(post_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -23,7 +23,7 @@ use sqlx::AnyConnection;
 
 const ACTIVITY_TYPES: &[&str] = &[
     "Create", "Update", "Delete", "Like", "Dislike", "Undo", "Announce", "Follow", "Accept",
-    "Reject", "Add", "Remove", "Block", "Lock", "Flag",
+    "Reject", "Add", "Remove", "Block", "Lock", "Flag", "Resolve",
 ];
 
 /// A local community announces `activity` (unchanged) to its remote followers; for a new
@@ -192,7 +192,7 @@ async fn receive_activity(
     let kind = type_of(&inner).unwrap_or_default().to_string();
     match kind.as_str() {
         "Create" | "Update" | "Like" | "Dislike" | "Undo" | "Delete" | "Lock" | "Add"
-        | "Remove" | "Block" | "Flag" => {}
+        | "Remove" | "Block" | "Flag" | "Resolve" => {}
         other => {
             tracing::info!(kind = other, group = %group.ap_id, "ignoring a relayed activity we do not handle yet");
             return Ok(Outcome::Ignored);
@@ -229,6 +229,7 @@ async fn receive_activity(
         // Lemmy forwards reports to its remote moderators' instances this way, reporter
         // included; we keep the report and not the reporter.
         "Flag" => reporting::receive(&inner, inner_actor, data, Some(group)).await,
+        "Resolve" => reporting::receive_resolve(&inner, inner_actor, data, Some(group)).await,
         "Undo" if type_of(&inner["object"]) == Some("Block") => {
             let block = inner["object"].clone();
             banning::apply(&block, &inner, inner_actor, data, Some(group), false).await

@@ -183,6 +183,7 @@ pub async fn dispatch(
         "Block" => banning::apply(&json, &json, actor, data, None, true).await,
         "Flag" => reporting::receive(&json, actor, data, None).await,
         "Invite" => inviting::receive(&json, actor, data).await,
+        "Resolve" => reporting::receive_resolve(&json, actor, data, None).await,
         other => {
             tracing::info!(kind = other, "ignoring an activity type we do not handle");
             Ok(Outcome::Ignored)

@@ -39,15 +39,26 @@ pub fn flag(
 }
 
 /// Sends a report of one of our communities' posts to the instances of its remote
-/// moderators, signed by the community and without the reporter.
+/// moderators, signed by the community and without the reporter — except the reporter's
+/// own instance (`reporter_host`), which has the report already.
 pub async fn forward_to_moderators(
     conn: &mut AnyConnection,
     state: &AppState,
     community: &DbCommunity,
     post: &DbPost,
     reason: &str,
+    reporter_host: Option<&str>,
 ) -> Result<(), AppError> {
-    let inboxes = store::reports::remote_moderator_inboxes(conn, community.id).await?;
+    let inboxes: Vec<String> = store::reports::remote_moderator_inboxes(conn, community.id)
+        .await?
+        .into_iter()
+        .filter(|inbox| {
+            let host = url::Url::parse(inbox)
+                .map(|u| store::instances::domain_of(&u))
+                .ok();
+            reporter_host.is_none() || host.as_deref() != reporter_host
+        })
+        .collect();
     if inboxes.is_empty() {
         return Ok(());
     }
@@ -128,9 +139,129 @@ pub async fn receive(
     .await?
     .is_some();
     if new && community.local {
-        forward_to_moderators(&mut tx, data, &community, &post, &reason).await?;
+        let reporter_host = store::instances::domain_of(actor.ap_id());
+        forward_to_moderators(
+            &mut tx,
+            data,
+            &community,
+            &post,
+            &reason,
+            Some(&reporter_host),
+        )
+        .await?;
     }
     tx.commit().await?;
     send::wake(data);
+    Ok(Outcome::Done)
+}
+
+/// Tells the other side that a moderator closed a report, as Lemmy does (`Resolve` with the
+/// report as a nested Flag: `actor` = the reporter as that side knows them — the community
+/// for a report it got unnamed —, `object` = the post). From our community: to its remote
+/// moderators; for a remote community: to the community.
+pub async fn send_resolve(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    moderator: &crate::store::people::DbPerson,
+    community: &DbCommunity,
+    post: &DbPost,
+    reporter: Option<&str>,
+) -> Result<(), AppError> {
+    let (inboxes, flag_actor) = if community.local {
+        let inboxes = store::reports::remote_moderator_inboxes(conn, community.id).await?;
+        (inboxes, community.ap_id.to_string())
+    } else {
+        let named = reporter.map_or_else(|| community.ap_id.to_string(), str::to_string);
+        (vec![send::community_inbox(community)], named)
+    };
+    if inboxes.is_empty() {
+        return Ok(());
+    }
+    let resolve = json!({
+        "id": state.new_id("activities/resolve"),
+        "type": "Resolve",
+        "actor": moderator.ap_id,
+        "to": [community.ap_id],
+        "object": {
+            "type": "Flag", "actor": flag_actor, "to": [community.ap_id],
+            "object": post.ap_id,
+        },
+        "audience": community.ap_id,
+    });
+    // Our community vouches for its moderator to the other moderators' instances by
+    // announcing the Resolve (as Lemmy does), to them only: never to followers.
+    let (activity, signer) = if community.local {
+        let announce = json!({
+            "id": state.new_id("activities/announce"),
+            "type": "Announce",
+            "actor": community.ap_id,
+            "to": [community.ap_id],
+            "object": resolve,
+        });
+        (announce, community.ap_id.as_str())
+    } else {
+        (resolve, moderator.ap_id.as_str())
+    };
+    send::queue(
+        conn,
+        &activity,
+        send::Delivery {
+            signer,
+            inboxes,
+            followers_of: None,
+            community_id: None,
+            in_outbox: false,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// An inbound Resolve of a report, from a moderator of the post's community (or relayed by
+/// the community): the matching open reports here are closed.
+pub async fn receive_resolve(
+    json: &Value,
+    actor: ActorRef,
+    data: &Data<AppState>,
+    vouched_by: Option<&DbCommunity>,
+) -> Result<Outcome, AppError> {
+    let id = url_field(json, "id")?;
+    same_origin(&id, actor.ap_id())?;
+    let ActorRef::Person(moderator) = actor else {
+        return Ok(Outcome::Ignored);
+    };
+    let report = json.get("object").cloned().unwrap_or(Value::Null);
+    let (Ok(post_id), Ok(reporter)) = (url_field(&report, "object"), url_field(&report, "actor"))
+    else {
+        return Ok(Outcome::Ignored); // not a report we can match
+    };
+    let mut tx = data.db.begin().await?;
+    let Some(post) = store::posts::find_by_ap_id(&mut tx, post_id.as_str()).await? else {
+        return Ok(Outcome::Ignored);
+    };
+    let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
+    if !super::moderates(&mut tx, &community, &moderator, vouched_by).await? {
+        return Err(AppError::forbidden(
+            "not_a_moderator",
+            "only a moderator of the community can resolve its reports",
+        ));
+    }
+    // The community as reporter: the unnamed copy it forwarded. At the community's own
+    // instance that stands for every open report of the post.
+    let reporter_id = if reporter == community.ap_id {
+        None
+    } else {
+        match store::people::find_by_ap_id(&mut tx, reporter.as_str()).await? {
+            Some(p) => Some(p.id),
+            None => return Ok(Outcome::Ignored), // a report we never had
+        }
+    };
+    let n = if reporter_id.is_none() && community.local {
+        store::reports::resolve_all_of_post(&mut tx, post.id, moderator.id).await?
+    } else {
+        store::reports::resolve_matching(&mut tx, post.id, reporter_id, moderator.id).await?
+    };
+    tx.commit().await?;
+    tracing::info!(post = %post.ap_id, reporter = %reporter, reports = n, "reports resolved by a moderator elsewhere");
     Ok(Outcome::Done)
 }
