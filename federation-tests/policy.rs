@@ -60,6 +60,20 @@ async fn an_allow_list_limits_federation_to_partners_and_is_reversible() {
         serde_json::from_str(&cli(&alpha, &["admin", "federation", "list", "--json"])).unwrap();
     assert_eq!(list["mode"], "allowlist");
     assert_eq!(list["allowed"], json!(["beta.test"]));
+    // Public in the instance's own log, made with the command line ("an admin").
+    let log = alice.get("/modlog/instance").await;
+    let entries: Vec<(&str, &str)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["target"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        entries,
+        [("mode", "allowlist"), ("allow", "beta.test")],
+        "{log}"
+    );
+    assert!(log["items"][0]["actor"].is_null());
 
     // Inbound from remote.test is refused; from beta it is not.
     let actor = format!("{}/users/2", remote.base);
@@ -237,6 +251,28 @@ async fn an_instance_ban_keeps_a_person_out_here_and_on_the_instances_that_know_
         202,
         "others are heard"
     );
+
+    // The instance's log says who banned whom and why.
+    let log = alice.get("/modlog/instance").await;
+    let carols = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["target"] == carol_id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (&carols["action"], &carols["reason"]),
+        (&json!("ban"), &json!("Spam everywhere"))
+    );
+    assert!(carols["actor"].as_str().unwrap().ends_with("/u/dora"));
+    let page = alpha
+        .get("/modlog", "text/html")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Banned from the instance"), "{page}");
 
     // Lifted: carol posts again.
     dora.post("/admin/bans", json!({ "person": "carol", "banned": false }))

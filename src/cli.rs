@@ -315,6 +315,8 @@ async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             let domain = crate::domain::federation_policy::normalise_domain(&domain)?;
             let mut conn = state.db.pool.acquire().await?;
             store::instances::block(&mut conn, &domain, reason.as_deref()).await?;
+            store::modlog::admin_insert(&mut conn, None, "block", Some(&domain), reason.as_deref())
+                .await?;
             println!("blocked {domain}");
             print_footprint(&mut conn, &domain, "unblock").await
         }
@@ -322,6 +324,8 @@ async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             let domain = crate::domain::federation_policy::normalise_domain(&domain)?;
             let mut conn = state.db.pool.acquire().await?;
             store::instances::allow(&mut conn, &domain, reason.as_deref()).await?;
+            store::modlog::admin_insert(&mut conn, None, "allow", Some(&domain), reason.as_deref())
+                .await?;
             println!("allowed {domain}");
             Ok(())
         }
@@ -331,12 +335,14 @@ async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             if !store::instances::disallow(&mut conn, &domain).await? {
                 anyhow::bail!("{domain} was not on the allow list");
             }
+            store::modlog::admin_insert(&mut conn, None, "disallow", Some(&domain), None).await?;
             println!("took {domain} off the allow list");
             print_footprint(&mut conn, &domain, "allow").await
         }
         AdminCommand::Federation(FederationCommand::Mode { mode }) => {
             let mut conn = state.db.pool.acquire().await?;
             store::instances::set_mode(&mut conn, &mode).await?;
+            store::modlog::admin_insert(&mut conn, None, "mode", Some(&mode), None).await?;
             tracing::warn!(%mode, "federation mode changed");
             println!("federation mode: {mode}");
             if mode == "allowlist" {
@@ -375,6 +381,7 @@ async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             if !store::instances::unblock(&mut conn, &domain).await? {
                 anyhow::bail!("{domain} was not blocked");
             }
+            store::modlog::admin_insert(&mut conn, None, "unblock", Some(&domain), None).await?;
             println!("unblocked {domain}");
             Ok(())
         }

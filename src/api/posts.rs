@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/posts/{id}/pin", post(pin))
         .route("/communities/{handle}/modlog", get(modlog))
         .route("/modlog", get(instance_modlog))
+        .route("/modlog/instance", get(admin_log))
         .route("/communities/{handle}/bans", post(ban))
         .route("/accounts/me/follows", get(my_follows))
 }
@@ -459,6 +460,22 @@ async fn instance_modlog(
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let items = store::modlog::list(&mut conn, None, q.before, limit).await?;
     Ok(Json(ModlogPage { items }))
+}
+
+#[derive(Serialize)]
+struct AdminLogPage {
+    items: Vec<store::modlog::AdminEntry>,
+}
+
+/// What admins did to the whole instance (federation policy, instance-wide bans), public.
+async fn admin_log(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ModlogQuery>,
+) -> AppResult<Json<AdminLogPage>> {
+    let mut conn = state.db.pool.acquire().await?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let items = store::modlog::admin_list(&mut conn, q.before, limit).await?;
+    Ok(Json(AdminLogPage { items }))
 }
 
 #[derive(Serialize)]

@@ -64,6 +64,14 @@ pub async fn ban(
     } else if !store::bans::unban_instance(&mut tx, person.id, "admin").await? {
         return Ok(()); // was not banned
     }
+    store::modlog::admin_insert(
+        &mut tx,
+        Some(admin.person.id),
+        if input.banned { "ban" } else { "unban" },
+        Some(person.ap_id.as_str()),
+        input.reason,
+    )
+    .await?;
     if person.local {
         let activity =
             banning::site_activity(state, &admin.person, &person, input.banned.then_some(&ban));

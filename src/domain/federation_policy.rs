@@ -80,7 +80,8 @@ pub async fn change(state: &AppState, admin: &DbPerson, c: PolicyChange<'_>) -> 
             .ok_or_else(|| AppError::invalid("missing_domain", "`domain` is required"))?;
         normalise_domain(raw).map_err(|e| AppError::invalid("bad_domain", e.to_string()))
     };
-    let mut conn = state.db.pool.acquire().await?;
+    let mut conn = state.db.write_conn().await?;
+    let mut target = c.mode.map(str::to_string);
     match c.action {
         "mode" => match c.mode {
             Some(mode @ ("open" | "allowlist")) => {
@@ -93,13 +94,19 @@ pub async fn change(state: &AppState, admin: &DbPerson, c: PolicyChange<'_>) -> 
                 ));
             }
         },
-        "allow" => store::instances::allow(&mut conn, &domain()?, c.reason).await?,
-        "disallow" => {
-            store::instances::disallow(&mut conn, &domain()?).await?;
-        }
-        "block" => store::instances::block(&mut conn, &domain()?, c.reason).await?,
-        "unblock" => {
-            store::instances::unblock(&mut conn, &domain()?).await?;
+        "allow" | "disallow" | "block" | "unblock" => {
+            let d = domain()?;
+            match c.action {
+                "allow" => store::instances::allow(&mut conn, &d, c.reason).await?,
+                "block" => store::instances::block(&mut conn, &d, c.reason).await?,
+                "disallow" => {
+                    store::instances::disallow(&mut conn, &d).await?;
+                }
+                _ => {
+                    store::instances::unblock(&mut conn, &d).await?;
+                }
+            }
+            target = Some(d);
         }
         _ => {
             return Err(AppError::invalid(
@@ -108,6 +115,14 @@ pub async fn change(state: &AppState, admin: &DbPerson, c: PolicyChange<'_>) -> 
             ));
         }
     }
+    store::modlog::admin_insert(
+        &mut conn,
+        Some(admin.id),
+        c.action,
+        target.as_deref(),
+        c.reason,
+    )
+    .await?;
     tracing::warn!(action = %c.action, domain = ?c.domain, mode = ?c.mode,
         admin = %admin.name, "federation policy changed");
     Ok(())

@@ -92,3 +92,68 @@ pub async fn list(
         })
         .collect()
 }
+
+/// One entry of the instance's own log (admins' actions on the whole instance).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AdminEntry {
+    pub id: i64,
+    /// `ban`, `unban`, `mode`, `allow`, `disallow`, `block`, `unblock`.
+    pub action: String,
+    /// The admin's ActivityPub id (None: the command line).
+    pub actor: Option<String>,
+    /// A person's ActivityPub id, a domain or a mode.
+    pub target: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: i64,
+}
+
+/// Records an admin action (`actor_id` None: the command line).
+pub async fn admin_insert(
+    conn: &mut AnyConnection,
+    actor_id: Option<i64>,
+    action: &str,
+    target: Option<&str>,
+    reason: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO admin_log (actor_id, action, target, reason, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(actor_id)
+    .bind(action)
+    .bind(target)
+    .bind(reason)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The instance's own log, newest first, before entry `before`.
+pub async fn admin_list(
+    conn: &mut AnyConnection,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AdminEntry>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT l.id, l.action, a.ap_id AS actor, l.target, l.reason, l.created_at \
+         FROM admin_log l LEFT JOIN people a ON a.id = l.actor_id \
+         WHERE l.id < $1 ORDER BY l.id DESC LIMIT $2",
+    )
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AdminEntry {
+                id: r.try_get("id")?,
+                action: r.try_get("action")?,
+                actor: r.try_get("actor")?,
+                target: r.try_get("target")?,
+                reason: r.try_get("reason")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}

@@ -105,17 +105,50 @@ async fn html(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     match entries(&state, id).await? {
-        Some(log) => Ok(log_page(&state, &viewer, log)),
+        Some(log) => Ok(log_page(&state, &viewer, log, "")),
         None => Ok(not_found(&state, &viewer, "community")),
     }
 }
 
 async fn instance_html(State(state): State<AppState>, viewer: Viewer) -> AppResult<Response> {
     let log = instance_entries(&state).await?;
-    Ok(log_page(&state, &viewer, log))
+    let admin = {
+        let mut conn = state.db.pool.acquire().await?;
+        store::modlog::admin_list(&mut conn, None, 100).await?
+    };
+    let mut section = String::from("<section><h2>The instance</h2><ul>");
+    if admin.is_empty() {
+        section.push_str("<li class=\"muted\">Nothing yet.</li>");
+    }
+    for e in &admin {
+        let what = match e.action.as_str() {
+            "ban" => "Banned from the instance",
+            "unban" => "Lifted an instance ban",
+            "mode" => "Federation mode set to",
+            "allow" => "Allowed federation with",
+            "disallow" => "Took off the allow list",
+            "block" => "Blocked federation with",
+            "unblock" => "Unblocked federation with",
+            other => other,
+        };
+        let _ = write!(
+            section,
+            "<li>{what} {target}<br><span class=\"muted\">{when} · by {who}{why}</span></li>",
+            target = escape(e.target.as_deref().unwrap_or_default()),
+            when = when(e.created_at),
+            who = escape(e.actor.as_deref().unwrap_or("an admin")),
+            why = e
+                .reason
+                .as_deref()
+                .map(|r| format!(" · {}", escape(r)))
+                .unwrap_or_default(),
+        );
+    }
+    section.push_str("</ul></section>");
+    Ok(log_page(&state, &viewer, log, &section))
 }
 
-fn log_page(state: &AppState, viewer: &Viewer, log: Log) -> Response {
+fn log_page(state: &AppState, viewer: &Viewer, log: Log, extra: &str) -> Response {
     let mut body = format!(
         "<p class=\"muted\">{back} · <a href=\"{path}.atom\">Atom feed</a></p>\
          <h1>Moderation log</h1><ul>",
@@ -140,6 +173,7 @@ fn log_page(state: &AppState, viewer: &Viewer, log: Log) -> Response {
         );
     }
     body.push_str("</ul>");
+    body.push_str(extra);
     page(state, viewer, &log.title, &body).into_response()
 }
 
