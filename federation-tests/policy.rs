@@ -240,11 +240,30 @@ async fn an_instance_ban_keeps_a_person_out_here_and_on_the_instances_that_know_
         )
         .await;
     let like = |n: u32| {
-        let actor = format!("{}/users/{n}", remote.base);
+        let actor = format!("{}/users/{}", remote.base, n % 10);
         json!({ "id": format!("{}/likes/{n}", remote.base), "type": "Like",
                 "actor": actor, "object": target["ap_id"] })
     };
     assert_eq!(remote.send(&alpha, &actor, like(1)).await, 403);
+    // Their own instance cannot lift our admin's ban: its Block then Undo(Block) of them
+    // (a site ban by its root address) leave it in place.
+    let block = json!({ "id": format!("{}/blocks/1", remote.base), "type": "Block",
+                        "actor": other_actor(&remote), "object": actor,
+                        "target": format!("{}/", remote.base) });
+    assert_eq!(
+        remote
+            .send(&alpha, &other_actor(&remote), block.clone())
+            .await,
+        202
+    );
+    let undo = json!({ "id": format!("{}/undos/1", remote.base), "type": "Undo",
+                       "actor": other_actor(&remote), "object": block });
+    assert_eq!(remote.send(&alpha, &other_actor(&remote), undo).await, 202);
+    assert_eq!(
+        remote.send(&alpha, &actor, like(11)).await,
+        403,
+        "still banned here"
+    );
     let other = format!("{}/users/2", remote.base);
     assert_eq!(
         remote.send(&alpha, &other, like(2)).await,
@@ -283,4 +302,9 @@ async fn an_instance_ban_keeps_a_person_out_here_and_on_the_instances_that_know_
             json!({ "title": "Back", "body": "x" }),
         )
         .await;
+}
+
+/// Another person of the remote instance (its admin, say).
+fn other_actor(remote: &crate::delivery::Remote) -> String {
+    format!("{}/users/3", remote.base)
 }

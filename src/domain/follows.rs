@@ -178,6 +178,18 @@ pub async fn follow_as(
 ) -> AppResult<String> {
     let mut conn = state.db.write_conn().await?;
     if let Some(s) = store::communities::follow_state(&mut conn, community.id, person.id).await? {
+        // Waiting for approval, then invited: in at once.
+        if s == "pending" && invited && community.local {
+            store::communities::upsert_follower(
+                &mut conn,
+                community.id,
+                person.id,
+                "accepted",
+                None,
+            )
+            .await?;
+            return Ok("accepted".into());
+        }
         return Ok(s);
     }
     if community.local

@@ -23,6 +23,9 @@ use sqlx::AnyConnection;
 
 pub const MODELS: &[&str] = &["hierarchical", "shared", "rotational"];
 
+/// The longest term of a rotation: ten years.
+pub const MAX_TERM_SECS: i64 = 10 * 365 * 24 * 3600;
+
 /// A leadership model as a moderator sets it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -74,10 +77,14 @@ pub async fn set_model(
         ));
     }
     let rotational = input.model == "rotational";
-    if rotational && (input.term_secs < 1 || input.roster.is_empty() || input.roster.len() > 50) {
+    if rotational
+        && (!(1..=MAX_TERM_SECS).contains(&input.term_secs)
+            || input.roster.is_empty()
+            || input.roster.len() > 50)
+    {
         return Err(AppError::invalid(
             "bad_rotation",
-            "a rotation needs `term_secs` (at least 1) and a `roster` of 1 to 50 people",
+            "a rotation needs `term_secs` (1 second to 10 years) and a `roster` of 1 to 50 people",
         ));
     }
     if !community.local {
@@ -242,7 +249,7 @@ async fn rotate(state: &AppState, community_id: i64) -> AppResult<()> {
     let next = current.map_or(0, |i| (i + 1) % roster.len());
     let from = current.map(|i| roster[i].0);
     hand_over(&mut tx, state, &community, from, roster[next].0).await?;
-    let ends = store::now_ms() + lead.term_secs.max(1) * 1000;
+    let ends = store::now_ms() + lead.term_secs.clamp(1, MAX_TERM_SECS) * 1000;
     store::leadership::set(
         &mut tx,
         community.id,

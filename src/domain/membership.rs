@@ -38,6 +38,18 @@ pub async fn check_member(
     ))
 }
 
+/// Who joins a remote community is decided on its own instance.
+fn local_only(community: &DbCommunity) -> AppResult<()> {
+    if community.local {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "remote_community",
+            "members of this community are accepted on its own instance",
+        ))
+    }
+}
+
 /// Settings a moderator changes; None leaves one as it is.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SettingsPatch {
@@ -129,6 +141,7 @@ pub async fn pending(
     moderator: &DbPerson,
     community: &DbCommunity,
 ) -> AppResult<Vec<Follower>> {
+    local_only(community)?;
     let mut conn = state.db.pool.acquire().await?;
     require_local_moderator(&mut conn, community, moderator, "see who waits to join").await?;
     Ok(store::communities::followers_in_state(&mut conn, community.id, "pending").await?)
@@ -142,6 +155,7 @@ pub async fn decide(
     person: &str,
     accepted: bool,
 ) -> AppResult<()> {
+    local_only(community)?;
     let mut tx = state.db.begin().await?;
     require_local_moderator(&mut tx, community, moderator, "accept new members").await?;
     let waiting = store::communities::followers_in_state(&mut tx, community.id, "pending").await?;

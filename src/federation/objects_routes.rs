@@ -84,12 +84,20 @@ async fn activity(
     let a = store::activities::find_by_ap_id(&mut conn, ap_id.as_str())
         .await?
         .ok_or(AppError::NotFound("activity"))?;
-    // Follows and their answers are between two parties; only public activities are served.
-    if matches!(a.kind.as_str(), "Follow" | "Accept" | "Reject") {
-        return Err(AppError::NotFound("activity"));
-    }
+    // Follows and their answers, reports and their resolution, invitations: between the
+    // parties; only public activities are served.
+    const PRIVATE: &[&str] = &["Follow", "Accept", "Reject", "Flag", "Resolve", "Invite"];
     let value: serde_json::Value =
         serde_json::from_str(&a.json).map_err(|e| AppError::Internal(e.into()))?;
+    let inner = value
+        .get("object")
+        .and_then(|o| o.get("type"))
+        .and_then(serde_json::Value::as_str);
+    if PRIVATE.contains(&a.kind.as_str())
+        || (a.kind == "Announce" && inner.is_some_and(|k| PRIVATE.contains(&k)))
+    {
+        return Err(AppError::NotFound("activity"));
+    }
     let mut res = axum::Json(value).into_response();
     res.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,

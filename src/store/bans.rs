@@ -87,7 +87,8 @@ pub async fn ban_instance(
     sqlx::query(
         "INSERT INTO instance_bans (person_id, reason, expires_at, banned_by, created_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_id) DO UPDATE SET \
-         reason = excluded.reason, expires_at = excluded.expires_at, banned_by = excluded.banned_by",
+         reason = excluded.reason, expires_at = excluded.expires_at, banned_by = excluded.banned_by \
+         WHERE instance_bans.banned_by <> 'admin' OR excluded.banned_by = 'admin'",
     )
     .bind(person_id)
     .bind(reason)

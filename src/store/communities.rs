@@ -369,7 +369,8 @@ pub async fn find_by_moderators_collection(
     let sql = concat!(
         "SELECT ",
         community_columns!(),
-        " FROM communities WHERE moderators_url = $1 OR ap_id || '/moderators' = $1 LIMIT 1"
+        " FROM communities WHERE moderators_url = $1 OR ap_id || '/moderators' = $1 \
+         ORDER BY local DESC LIMIT 1"
     );
     sqlx::query_as(sql).bind(target).fetch_optional(conn).await
 }

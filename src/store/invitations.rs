@@ -102,10 +102,14 @@ pub async fn of_person(
     id: i64,
     person_id: i64,
 ) -> Result<Option<(Invitation, i64)>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} WHERE i.id = $1 AND i.invitee_id = $2");
+    let sql = format!(
+        "SELECT {COLUMNS} WHERE i.id = $1 AND i.invitee_id = $2 \
+         AND (i.expires_at IS NULL OR i.expires_at > $3)"
+    );
     let r = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(person_id)
+        .bind(now_ms())
         .fetch_optional(conn)
         .await?;
     r.map(|r| Ok((row(&r)?, r.try_get("cid")?))).transpose()

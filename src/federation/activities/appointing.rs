@@ -137,6 +137,14 @@ async fn apply(
         .dereference(data)
         .await?;
     let mut tx = data.db.begin().await?;
+    if role == "moderator" && crate::domain::leadership::is_shared(&mut tx, community).await? {
+        // Shared leadership: co-leads change only by a proposal a second co-lead approves,
+        // made on this instance.
+        return Err(AppError::forbidden(
+            "proposal_needed",
+            "in this community co-leads change by a proposal approved by a second co-lead",
+        ));
+    }
     if role == "moderator" {
         crate::domain::moderation::check_appointment(
             &mut tx, community, &moderator, &person, added,

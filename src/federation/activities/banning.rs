@@ -119,6 +119,9 @@ pub async fn apply(
     let mut tx = data.db.begin().await?;
     let Some(community) = store::communities::find_by_ap_id(&mut tx, target.as_str()).await? else {
         drop(tx);
+        if vouched_by.is_some() {
+            return Ok(Outcome::Ignored); // a site ban counts only from the site itself
+        }
         return site_ban(block, &moderator, &object, &target, data, banned).await;
     };
     let Some(person) = store::people::find_by_ap_id(&mut tx, object.as_str()).await? else {
@@ -176,8 +179,12 @@ async fn site_ban(
     data: &Data<AppState>,
     banned: bool,
 ) -> Result<Outcome, AppError> {
+    // The site's own address (Lemmy's site id is its root), and actor and person on it: the
+    // instance speaks about its own user (its people cannot sign for it).
     let host = store::instances::domain_of(target);
-    if store::instances::domain_of(object) != host
+    let root = matches!(target.path(), "" | "/") && target.query().is_none();
+    if !root
+        || store::instances::domain_of(object) != host
         || store::instances::domain_of(&admin.ap_id) != host
     {
         return Ok(Outcome::Ignored); // a community we do not know, or not their instance

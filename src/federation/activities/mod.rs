@@ -156,6 +156,10 @@ pub async fn moderates(
     vouched_by: Option<&DbCommunity>,
 ) -> Result<bool, AppError> {
     if community.local {
+        // Our communities are never spoken for by another group's relay.
+        if vouched_by.is_some_and(|g| g.id != community.id) {
+            return Ok(false);
+        }
         Ok(store::communities::has_role(conn, community.id, person.id, "moderator").await?)
     } else {
         Ok(vouched_by.is_some_and(|g| g.id == community.id))

@@ -156,7 +156,13 @@ impl Object for DbCommunity {
                     .unwrap_or_else(store::now_ms),
                 updated: json.updated.map(|t| t.timestamp_millis()),
                 outbox_url: json.outbox.as_ref().map(Url::as_str),
-                moderators_url: json.attributed_to.as_ref().map(Url::as_str),
+                // Only a collection on the group's own origin (another origin could claim
+                // someone else's moderators).
+                moderators_url: json
+                    .attributed_to
+                    .as_ref()
+                    .filter(|u| u.origin() == json.id.inner().origin())
+                    .map(Url::as_str),
                 featured_url: json.featured.as_ref().map(Url::as_str),
             },
         )
