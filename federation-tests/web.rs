@@ -609,3 +609,113 @@ async fn the_admin_page_changes_the_federation_policy(b: Backend) {
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+on_both_stores!(moderators_handle_reports_and_join_requests_on_their_page);
+
+async fn moderators_handle_reports_and_join_requests_on_their_page(b: Backend) {
+    use guildhall::domain::{communities, follows, posts, reports};
+    let (state, _db) = test_state(b, "").await;
+    let (alice_cookie, alice) = sign_up(&state, "alice").await;
+    let (carol_cookie, carol) = sign_up(&state, "carol").await;
+    let c = communities::create(
+        &state,
+        &alice,
+        communities::NewCommunityInput {
+            name: "guild".into(),
+            title: "Turners".into(),
+            approval_required: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let post = posts::create_post(
+        &state,
+        &alice,
+        &c,
+        posts::NewPostInput {
+            title: "Lathe safety".into(),
+            body: "x".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        follows::follow(&state, &carol, &c, false).await.unwrap(),
+        "pending"
+    );
+    reports::report(
+        &state,
+        &carol,
+        &post,
+        "Missing the <b>eye</b> protection part",
+    )
+    .await
+    .unwrap();
+
+    let path = format!("/community/{}/moderation", c.id);
+    let p = page(&state, &path, &alice_cookie).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(
+        p.body
+            .contains("Missing the &lt;b&gt;eye&lt;/b&gt; protection part"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains(carol.ap_id.as_str()),
+        "carol waits: {}",
+        p.body
+    );
+    assert_eq!(
+        page(&state, &path, &carol_cookie).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let home = page(&state, "/c/guild", &alice_cookie).await;
+    assert!(home.body.contains(&path), "moderators find the page");
+
+    let accept = format!("person={}&accept=true", urlencode(carol.ap_id.as_str()));
+    let r = form(
+        &state,
+        &format!("{path}/member"),
+        &accept,
+        Some(&alice_cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let mut conn = state.db.pool.acquire().await.unwrap();
+    let joined = guildhall::store::communities::follow_state(&mut conn, c.id, carol.id)
+        .await
+        .unwrap();
+    assert_eq!(joined.as_deref(), Some("accepted"));
+    let open = guildhall::store::reports::of_community(&mut conn, c.id, false)
+        .await
+        .unwrap();
+    drop(conn);
+    let r = form(
+        &state,
+        &format!("{path}/report"),
+        &format!("report={}&status=resolved", open[0].id),
+        Some(&alice_cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let p = page(&state, &path, &alice_cookie).await;
+    assert!(
+        !p.body.contains("eye") && p.body.contains("Nobody."),
+        "{}",
+        p.body
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -113,6 +113,14 @@ async fn render(
             "<form method=\"post\" action=\"/community/{}/{action}\"><button>{label}</button></form>",
             c.id
         );
+        if store::communities::has_role(&mut conn, c.id, u.person.id, "moderator").await? {
+            let _ = write!(
+                body,
+                "<p><a href=\"/community/{}/moderation\">Moderation</a> (reports, people \
+                 waiting to join)</p>",
+                c.id
+            );
+        }
     }
     let _ = write!(body, "<section><h2>Domain</h2>{}</section>", c.summary_html);
     if !c.guidelines_html.is_empty() {

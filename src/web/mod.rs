@@ -6,6 +6,7 @@
 mod admin;
 mod community;
 mod invite;
+mod moderation;
 mod modlog;
 mod session;
 mod thread;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(modlog::router())
         .merge(invite::router())
         .merge(admin::router())
+        .merge(moderation::router())
 }
 
 /// Escapes text for HTML content and attribute values.

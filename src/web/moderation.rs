@@ -1,0 +1,153 @@
+//! The moderators' page of a community (`/community/{id}/moderation`): open reports with
+//! resolve / dismiss buttons, and the people waiting to join with accept / turn away
+//! buttons (issue #6). The same use-cases as the API (`domain::reports`,
+//! `domain::membership`); moderators only.
+
+use super::{Viewer, error_page, escape, page, see_other, session::check_origin};
+use crate::{
+    domain::{membership, reports},
+    error::{AppError, AppResult},
+    state::AppState,
+    store,
+};
+use axum::{
+    Form, Router,
+    extract::{Path, State},
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use std::fmt::Write;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/community/{id}/moderation", get(show))
+        .route("/community/{id}/moderation/report", post(close_report))
+        .route("/community/{id}/moderation/member", post(decide_member))
+}
+
+async fn show(State(state): State<AppState>, viewer: Viewer, Path(id): Path<i64>) -> Response {
+    match render(&state, &viewer, id).await {
+        Ok(r) => r,
+        Err(e) => error_page(&state, &viewer, e),
+    }
+}
+
+async fn render(state: &AppState, viewer: &Viewer, id: i64) -> AppResult<Response> {
+    let user = viewer.require()?;
+    let c = {
+        let mut conn = state.db.pool.acquire().await?;
+        store::communities::find_by_id_opt(&mut conn, id)
+            .await?
+            .ok_or(AppError::NotFound("community"))?
+    };
+    let open = reports::list(state, &user.person, &c, false).await?;
+    let waiting = if c.local {
+        membership::pending(state, &user.person, &c).await?
+    } else {
+        Vec::new()
+    };
+    let mut body = format!(
+        "<p class=\"muted\"><a href=\"/community/{id}\">{title}</a> · \
+         <a href=\"/community/{id}/modlog\">Moderation log</a></p><h1>Moderation</h1>\
+         <section><h2>Open reports</h2><ul>",
+        title = escape(&c.title),
+    );
+    if open.is_empty() {
+        body.push_str("<li class=\"muted\">None.</li>");
+    }
+    for r in &open {
+        let post = r.post_title.as_deref().unwrap_or("a reply");
+        let _ = write!(
+            body,
+            "<li><a href=\"/thread/{pid}#r{pid}\">{post}</a>: {reason}<br>\
+             <span class=\"muted\">reported by {who}</span> \
+             <form class=\"inline\" method=\"post\" action=\"/community/{id}/moderation/report\">\
+             <input type=\"hidden\" name=\"report\" value=\"{rid}\">\
+             <button name=\"status\" value=\"resolved\">Resolved</button> \
+             <button name=\"status\" value=\"dismissed\">Dismiss</button></form></li>",
+            pid = r.post_id,
+            post = escape(post),
+            reason = escape(&r.reason),
+            who = escape(r.reporter.as_deref().unwrap_or("someone on another server")),
+            rid = r.id,
+        );
+    }
+    body.push_str("</ul></section>");
+    if c.local {
+        body.push_str("<section><h2>Waiting to join</h2><ul>");
+        if waiting.is_empty() {
+            body.push_str("<li class=\"muted\">Nobody.</li>");
+        }
+        for f in &waiting {
+            let _ = write!(
+                body,
+                "<li>{who} <form class=\"inline\" method=\"post\" \
+                 action=\"/community/{id}/moderation/member\">\
+                 <input type=\"hidden\" name=\"person\" value=\"{who}\">\
+                 <button name=\"accept\" value=\"true\">Accept</button> \
+                 <button name=\"accept\" value=\"false\">Turn away</button></form></li>",
+                who = escape(&f.ap_id),
+            );
+        }
+        body.push_str("</ul></section>");
+    }
+    Ok(page(state, viewer, &format!("Moderation · {}", c.title), &body).into_response())
+}
+
+#[derive(Deserialize)]
+struct ReportForm {
+    report: i64,
+    status: String,
+}
+
+async fn close_report(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<ReportForm>,
+) -> Response {
+    let result = async {
+        check_origin(&state, &headers)?;
+        let user = viewer.require()?;
+        reports::set_status(&state, &user.person, f.report, &f.status).await
+    }
+    .await;
+    match result {
+        Ok(_) => see_other(&format!("/community/{id}/moderation")),
+        Err(e) => error_page(&state, &viewer, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct MemberForm {
+    person: String,
+    accept: bool,
+}
+
+async fn decide_member(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<MemberForm>,
+) -> Response {
+    let result = async {
+        check_origin(&state, &headers)?;
+        let user = viewer.require()?;
+        let c = {
+            let mut conn = state.db.pool.acquire().await?;
+            store::communities::find_by_id_opt(&mut conn, id)
+                .await?
+                .ok_or(AppError::NotFound("community"))?
+        };
+        membership::decide(&state, &user.person, &c, &f.person, f.accept).await
+    }
+    .await;
+    match result {
+        Ok(()) => see_other(&format!("/community/{id}/moderation")),
+        Err(e) => error_page(&state, &viewer, e),
+    }
+}
