@@ -38,12 +38,7 @@ pub async fn ban(
         super::validate::text("reason", r, 1_000, false)?;
     }
     let mut tx = state.db.begin().await?;
-    let person = match store::people::find_by_ap_id(&mut tx, input.person).await? {
-        Some(p) => p,
-        None => store::people::find_local_by_name(&mut tx, input.person)
-            .await?
-            .ok_or(AppError::NotFound("person"))?,
-    };
+    let person = super::leadership::person_by_ref(&mut tx, input.person).await?;
     if person.id == admin.person.id {
         return Err(AppError::invalid(
             "self_ban",

@@ -52,7 +52,8 @@ pub async fn is_shared(conn: &mut AnyConnection, community: &DbCommunity) -> App
     Ok(community.local && store::leadership::get(conn, community.id).await?.model == "shared")
 }
 
-async fn person_by_ref(conn: &mut AnyConnection, r: &str) -> AppResult<DbPerson> {
+/// A person named by an admin or moderator: an ActivityPub id we know, or a local username.
+pub async fn person_by_ref(conn: &mut AnyConnection, r: &str) -> AppResult<DbPerson> {
     match store::people::find_by_ap_id(conn, r).await? {
         Some(p) => Ok(p),
         None => store::people::find_local_by_name(conn, r)

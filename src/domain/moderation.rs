@@ -189,12 +189,7 @@ pub async fn ban(
     }
     let mut tx = state.db.begin().await?;
     require_local_moderator(&mut tx, community, moderator, "ban").await?;
-    let person = match store::people::find_by_ap_id(&mut tx, input.person).await? {
-        Some(p) => p,
-        None => store::people::find_local_by_name(&mut tx, input.person)
-            .await?
-            .ok_or(AppError::NotFound("person"))?,
-    };
+    let person = super::leadership::person_by_ref(&mut tx, input.person).await?;
     if person.id == moderator.id {
         return Err(AppError::invalid(
             "self_ban",
@@ -316,12 +311,7 @@ pub async fn appoint(
         let mut tx = state.db.begin().await?;
         if super::leadership::is_shared(&mut tx, community).await? {
             require_local_moderator(&mut tx, community, moderator, "propose co-leads").await?;
-            let person = match store::people::find_by_ap_id(&mut tx, person).await? {
-                Some(p) => p,
-                None => store::people::find_local_by_name(&mut tx, person)
-                    .await?
-                    .ok_or(AppError::NotFound("person"))?,
-            };
+            let person = super::leadership::person_by_ref(&mut tx, person).await?;
             let action = if added {
                 "add_moderator"
             } else {
@@ -361,24 +351,12 @@ pub async fn appoint_approved(
         "appoint or remove moderators",
     )
     .await?;
-    let person = match store::people::find_by_ap_id(&mut tx, person).await? {
-        Some(p) => p,
-        None => store::people::find_local_by_name(&mut tx, person)
-            .await?
-            .ok_or(AppError::NotFound("person"))?,
-    };
+    let person = super::leadership::person_by_ref(&mut tx, person).await?;
     if role == "moderator" {
         check_appointment(&mut tx, community, moderator, &person, added).await?;
     }
-    let changed = if added {
-        let new = store::communities::role_since(&mut tx, community.id, person.id, role)
-            .await?
-            .is_none();
-        store::communities::add_role(&mut tx, community.id, person.id, role).await?;
-        new
-    } else {
-        store::communities::remove_role(&mut tx, community.id, person.id, role).await?
-    };
+    let changed =
+        store::communities::set_role(&mut tx, community.id, person.id, role, added).await?;
     // Nothing to say when nothing changed here, except to a remote community: what we know
     // of its moderators may be incomplete, it decides.
     if !changed && community.local {

@@ -324,6 +324,24 @@ pub async fn roles_of(
     .await
 }
 
+/// Gives (`on`) or takes away a role; whether anything changed.
+pub async fn set_role(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    person_id: i64,
+    role: &str,
+    on: bool,
+) -> Result<bool, sqlx::Error> {
+    if !on {
+        return remove_role(conn, community_id, person_id, role).await;
+    }
+    let new = role_since(conn, community_id, person_id, role)
+        .await?
+        .is_none();
+    add_role(conn, community_id, person_id, role).await?;
+    Ok(new)
+}
+
 /// Takes a role away; false if the person did not hold it.
 pub async fn remove_role(
     conn: &mut AnyConnection,

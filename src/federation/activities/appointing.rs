@@ -151,15 +151,8 @@ async fn apply(
         )
         .await?;
     }
-    let changed = if added {
-        let new = store::communities::role_since(&mut tx, community.id, person.id, role)
-            .await?
-            .is_none();
-        store::communities::add_role(&mut tx, community.id, person.id, role).await?;
-        new
-    } else {
-        store::communities::remove_role(&mut tx, community.id, person.id, role).await?
-    };
+    let changed =
+        store::communities::set_role(&mut tx, community.id, person.id, role, added).await?;
     if changed {
         let action = format!("{}_{role}", if added { "add" } else { "remove" });
         store::modlog::insert(
@@ -196,15 +189,8 @@ async fn apply_by_community(
         .dereference(data)
         .await?;
     let mut tx = data.db.begin().await?;
-    let changed = if added {
-        let new = store::communities::role_since(&mut tx, community.id, person.id, role)
-            .await?
-            .is_none();
-        store::communities::add_role(&mut tx, community.id, person.id, role).await?;
-        new
-    } else {
-        store::communities::remove_role(&mut tx, community.id, person.id, role).await?
-    };
+    let changed =
+        store::communities::set_role(&mut tx, community.id, person.id, role, added).await?;
     if changed && added {
         store::modlog::insert(
             &mut tx,
