@@ -223,6 +223,29 @@ async fn shared_leadership_needs_a_second_co_lead_for_sensitive_changes() {
     .await;
     assert_eq!(mods(&dave).await, ["dave", "carol"]);
 
+    // A co-lead on another server cannot skip the proposal: their Add is refused.
+    let remote = crate::delivery::start_remote(std::time::Duration::ZERO).await;
+    let far = format!("{}/users/1", remote.base);
+    let (_, p) = dave
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/moderators",
+            Some(json!({ "person": far })),
+        )
+        .await;
+    carol
+        .post(
+            &format!("/proposals/{}", p["proposal"]),
+            json!({ "approve": true }),
+        )
+        .await;
+    assert_eq!(mods(&dave).await, ["dave", "carol", "u1"]);
+    let add = json!({ "id": format!("{}/adds/1", remote.base), "type": "Add", "actor": far,
+                      "object": format!("{}/u/alice", alpha.base_url),
+                      "target": format!("{}/c/woodwork/moderators", alpha.base_url) });
+    assert_eq!(remote.send(&alpha, &far, add).await, 403);
+    assert_eq!(mods(&dave).await, ["dave", "carol", "u1"]);
+
     // Changing the model is sensitive too.
     let (s, p) = carol
         .call(
