@@ -192,6 +192,18 @@ async fn shared_leadership_needs_a_second_co_lead_for_sensitive_changes() {
         .post(&format!("/proposals/{id}"), json!({ "approve": true }))
         .await;
     assert_eq!(done["status"], "approved");
+    let (s, v) = dave
+        .call(
+            reqwest::Method::POST,
+            &format!("/proposals/{id}"),
+            Some(json!({ "approve": false })),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (409, Some("decided")),
+        "decided once: {v}"
+    );
     assert_eq!(mods(&alice).await, ["alice", "dave", "carol"]);
 
     // Equal powers: carol, the newest, proposes removing alice; alice declines once,

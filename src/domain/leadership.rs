@@ -333,6 +333,39 @@ pub async fn decide(
             "a proposal needs the approval of another co-lead",
         ));
     }
+    // Claimed first, in one statement: of two co-leads deciding at once, one wins.
+    let status = if approve { "approved" } else { "declined" };
+    {
+        let mut conn = state.db.write_conn().await?;
+        if !store::leadership::decide(&mut conn, id, status, co_lead.id).await? {
+            return Err(AppError::conflict(
+                "decided",
+                "this proposal was already decided",
+            ));
+        }
+    }
+    let carried = carry_out(state, &proposal, proposer, &community, approve).await;
+    if let Err(e) = carried {
+        // Nothing was done: the proposal is open again.
+        let mut conn = state.db.write_conn().await?;
+        store::leadership::reopen(&mut conn, id).await?;
+        return Err(e);
+    }
+    let mut conn = state.db.pool.acquire().await?;
+    let (p, _) = store::leadership::find_proposal(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound("proposal"))?;
+    Ok(p)
+}
+
+/// What an approved proposal does.
+async fn carry_out(
+    state: &AppState,
+    proposal: &Proposal,
+    proposer: i64,
+    community: &DbCommunity,
+    approve: bool,
+) -> AppResult<()> {
     if approve {
         let proposed_by = {
             let mut conn = state.db.pool.acquire().await?;
@@ -342,14 +375,14 @@ pub async fn decide(
             ("set_leadership", _, Some(value)) => {
                 let input: ModelInput =
                     serde_json::from_str(value).map_err(|e| AppError::Internal(e.into()))?;
-                set_model(state, &proposed_by, &community, &input, true).await?;
+                set_model(state, &proposed_by, community, &input, true).await?;
             }
             (action @ ("add_moderator" | "remove_moderator"), Some(person), _) => {
                 let added = action == "add_moderator";
                 super::moderation::appoint_approved(
                     state,
                     &proposed_by,
-                    &community,
+                    community,
                     person,
                     "moderator",
                     added,
@@ -359,13 +392,7 @@ pub async fn decide(
             _ => return Err(AppError::invalid("bad_proposal", "nothing to carry out")),
         }
     }
-    let mut conn = state.db.write_conn().await?;
-    let status = if approve { "approved" } else { "declined" };
-    store::leadership::decide(&mut conn, id, status, co_lead.id).await?;
-    let (p, _) = store::leadership::find_proposal(&mut conn, id)
-        .await?
-        .ok_or(AppError::NotFound("proposal"))?;
-    Ok(p)
+    Ok(())
 }
 
 /// The rotation worker: looks for terms that are over once a second.

@@ -182,19 +182,33 @@ pub async fn find_proposal(
     Ok(Some((proposal(&r)?, proposer)))
 }
 
-/// Closes a proposal as `approved` or `declined`.
+/// Closes an open proposal as `approved` or `declined`; false if it was not open.
 pub async fn decide(
     conn: &mut AnyConnection,
     id: i64,
     status: &str,
     by: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE proposals SET status = $1, decided_by = $2, decided_at = $3 WHERE id = $4")
-        .bind(status)
-        .bind(by)
-        .bind(now_ms())
-        .bind(id)
-        .execute(conn)
-        .await?;
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE proposals SET status = $1, decided_by = $2, decided_at = $3 \
+         WHERE id = $4 AND status = 'open'",
+    )
+    .bind(status)
+    .bind(by)
+    .bind(now_ms())
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Opens a proposal again (carrying it out failed).
+pub async fn reopen(conn: &mut AnyConnection, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE proposals SET status = 'open', decided_by = NULL, decided_at = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
