@@ -36,6 +36,8 @@ pub(crate) struct Remote {
     most_in_flight: Arc<AtomicUsize>,
     /// Objects served at their path (see `serve`).
     objects: Objects,
+    /// The public key of every actor here (PEM), for actors a test serves itself.
+    pub(crate) public_pem: String,
 }
 
 /// An object served at a path: its JSON, a delay before answering, failures (500) first.
@@ -53,6 +55,7 @@ pub(crate) async fn start_remote(delay: Duration) -> Remote {
     let most_in_flight = Arc::new(AtomicUsize::new(0));
     let in_flight = Arc::new(AtomicUsize::new(0));
     let objects: Objects = Arc::default();
+    let public_pem = pair.public_key.clone();
     let (b, rec, most, pem, objs) = (
         base.clone(),
         received.clone(),
@@ -107,6 +110,7 @@ pub(crate) async fn start_remote(delay: Duration) -> Remote {
         received,
         most_in_flight,
         objects,
+        public_pem,
     }
 }
 

@@ -1070,3 +1070,60 @@ async fn invitations_by_handle_and_by_link_let_people_into_an_approval_only_comm
         )
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_group_cannot_relay_moderation_of_our_community() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let remote = start_remote(std::time::Duration::ZERO).await;
+    let alice = User::create(&alpha, "alice").await;
+    let carol = User::create(&alpha, "carol").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    // A group on another server that carol follows (so its Announces are read here).
+    let group = format!("{}/groups/evil", remote.base);
+    remote.serve(
+        "/groups/evil",
+        json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "type": "Group", "id": group, "preferredUsername": "evil", "name": "Evil",
+            "inbox": format!("{group}/inbox"), "followers": format!("{group}/followers"),
+            "publicKey": { "id": format!("{group}#main-key"), "owner": group,
+                           "publicKeyPem": remote.public_pem },
+        }),
+        std::time::Duration::ZERO,
+        0,
+    );
+    let found = carol.get(&format!("/resolve?q={group}")).await;
+    let handle = found["handle"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('!')
+        .to_string();
+    carol
+        .post(&format!("/communities/{handle}/follow"), json!({}))
+        .await;
+
+    // It relays an Add, "by alice" (a moderator here), making its friend a moderator of
+    // our community: refused, nothing changes.
+    let add = json!({
+        "id": format!("{}/activities/add/forged", alpha.base_url), "type": "Add",
+        "actor": format!("{}/u/alice", alpha.base_url),
+        "object": format!("{}/users/5", remote.base),
+        "target": format!("{}/c/woodwork/moderators", alpha.base_url),
+    });
+    let announce = json!({ "id": format!("{group}/announces/1"), "type": "Announce",
+                           "actor": group, "object": add });
+    assert_eq!(remote.send(&alpha, &group, announce).await, 403);
+    assert_eq!(
+        moderators(&alice, "woodwork").await,
+        [format!("{}/u/alice", alpha.base_url)]
+    );
+    assert_eq!(
+        alice.get("/communities/woodwork/modlog").await["items"],
+        json!([])
+    );
+}
