@@ -28,6 +28,49 @@ pub(crate) async fn require_local_moderator(
     Ok(())
 }
 
+/// What a moderator did, for the log.
+struct Done<'a> {
+    action: &'a str,
+    post_id: Option<i64>,
+    person_id: Option<i64>,
+    reason: Option<&'a str>,
+}
+
+/// Logs a moderator's action and federates its activity: announced by our community, or
+/// sent to the remote one (which checks it and announces it).
+async fn log_and_send(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    moderator: &DbPerson,
+    community: &crate::store::communities::DbCommunity,
+    done: Done<'_>,
+    activity: &serde_json::Value,
+) -> AppResult<()> {
+    store::modlog::insert(
+        conn,
+        NewEntry {
+            community_id: community.id,
+            actor_id: Some(moderator.id),
+            action: done.action,
+            post_id: done.post_id,
+            person_id: done.person_id,
+            reason: done.reason,
+            activity_id: activity["id"].as_str(),
+        },
+    )
+    .await?;
+    send::to_community(
+        conn,
+        state,
+        moderator.ap_id.as_str(),
+        community,
+        activity,
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Refuses someone banned from the community (403 `banned`).
 pub async fn check_not_banned(
     conn: &mut AnyConnection,
@@ -82,28 +125,13 @@ pub async fn lock(
     require_local_moderator(&mut tx, &community, moderator, "lock or unlock").await?;
     if store::posts::set_locked(&mut tx, post.id, locked).await? {
         let activity = locking::activity(state, moderator, &community, post, locked, reason);
-        store::modlog::insert(
-            &mut tx,
-            NewEntry {
-                community_id: community.id,
-                actor_id: Some(moderator.id),
-                action: if locked { "lock" } else { "unlock" },
-                post_id: Some(post.id),
-                person_id: None,
-                reason,
-                activity_id: activity["id"].as_str(),
-            },
-        )
-        .await?;
-        send::to_community(
-            &mut tx,
-            state,
-            moderator.ap_id.as_str(),
-            &community,
-            &activity,
-            None,
-        )
-        .await?;
+        let done = Done {
+            action: if locked { "lock" } else { "unlock" },
+            post_id: Some(post.id),
+            person_id: None,
+            reason,
+        };
+        log_and_send(&mut tx, state, moderator, &community, done, &activity).await?;
     }
     let updated = store::posts::find_by_id(&mut tx, post.id)
         .await?
@@ -132,28 +160,13 @@ pub async fn pin(
     require_local_moderator(&mut tx, &community, moderator, "pin or unpin").await?;
     if store::posts::set_featured(&mut tx, post.id, pinned).await? {
         let activity = featuring::activity(state, moderator, &community, post, pinned);
-        store::modlog::insert(
-            &mut tx,
-            NewEntry {
-                community_id: community.id,
-                actor_id: Some(moderator.id),
-                action: if pinned { "pin" } else { "unpin" },
-                post_id: Some(post.id),
-                person_id: None,
-                reason: None,
-                activity_id: activity["id"].as_str(),
-            },
-        )
-        .await?;
-        send::to_community(
-            &mut tx,
-            state,
-            moderator.ap_id.as_str(),
-            &community,
-            &activity,
-            None,
-        )
-        .await?;
+        let done = Done {
+            action: if pinned { "pin" } else { "unpin" },
+            post_id: Some(post.id),
+            person_id: None,
+            reason: None,
+        };
+        log_and_send(&mut tx, state, moderator, &community, done, &activity).await?;
     }
     let updated = store::posts::find_by_id(&mut tx, post.id)
         .await?
@@ -223,28 +236,13 @@ pub async fn ban(
     } else if !store::bans::unban(&mut tx, community.id, person.id).await? {
         return Ok(()); // was not banned: nothing to say
     }
-    store::modlog::insert(
-        &mut tx,
-        NewEntry {
-            community_id: community.id,
-            actor_id: Some(moderator.id),
-            action: if input.banned { "ban" } else { "unban" },
-            post_id: None,
-            person_id: Some(person.id),
-            reason: input.reason,
-            activity_id: activity["id"].as_str(),
-        },
-    )
-    .await?;
-    send::to_community(
-        &mut tx,
-        state,
-        moderator.ap_id.as_str(),
-        community,
-        &activity,
-        None,
-    )
-    .await?;
+    let done = Done {
+        action: if input.banned { "ban" } else { "unban" },
+        post_id: None,
+        person_id: Some(person.id),
+        reason: input.reason,
+    };
+    log_and_send(&mut tx, state, moderator, community, done, &activity).await?;
     tx.commit().await?;
     send::wake(state);
     Ok(())
@@ -365,29 +363,17 @@ pub async fn appoint_approved(
     let activity = appointing::activity(state, moderator, community, &person, role, added);
     if changed {
         let action = format!("{}_{role}", if added { "add" } else { "remove" });
-        store::modlog::insert(
-            &mut tx,
-            NewEntry {
-                community_id: community.id,
-                actor_id: Some(moderator.id),
-                action: &action,
-                post_id: None,
-                person_id: Some(person.id),
-                reason: None,
-                activity_id: activity["id"].as_str(),
-            },
-        )
-        .await?;
+        let done = Done {
+            action: &action,
+            post_id: None,
+            person_id: Some(person.id),
+            reason: None,
+        };
+        log_and_send(&mut tx, state, moderator, community, done, &activity).await?;
+    } else {
+        let signer = moderator.ap_id.as_str();
+        send::to_community(&mut tx, state, signer, community, &activity, None).await?;
     }
-    send::to_community(
-        &mut tx,
-        state,
-        moderator.ap_id.as_str(),
-        community,
-        &activity,
-        None,
-    )
-    .await?;
     tx.commit().await?;
     send::wake(state);
     Ok(())
