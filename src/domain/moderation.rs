@@ -77,13 +77,14 @@ pub async fn check_not_banned(
     community_id: i64,
     person_id: i64,
 ) -> AppResult<()> {
-    if store::bans::is_banned(conn, community_id, person_id).await? {
+    let (in_community, on_instance) = store::bans::ban_state(conn, community_id, person_id).await?;
+    if in_community {
         return Err(AppError::forbidden(
             "banned",
             "you are banned from this community",
         ));
     }
-    if store::bans::is_banned_here(conn, person_id).await? {
+    if on_instance {
         return Err(AppError::forbidden(
             "banned_here",
             "you are banned from this instance",

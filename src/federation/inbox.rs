@@ -104,7 +104,10 @@ async fn handle(
         .ok_or_else(|| AppError::bad_request("invalid_activity", "`type` is missing"))?
         .to_string();
     // A blocked instance is refused before anything is fetched or stored.
-    if data.is_blocked(&actor_id).await? || data.is_blocked(&id).await? {
+    // (The id's host is looked up only when it is not the actor's: one query per request.)
+    if data.is_blocked(&actor_id).await?
+        || (id.host_str() != actor_id.host_str() && data.is_blocked(&id).await?)
+    {
         return Err(AppError::forbidden(
             "blocked_instance",
             "this instance does not federate with yours",

@@ -114,19 +114,6 @@ pub async fn unban_instance(
     Ok(done.rows_affected() > 0)
 }
 
-/// Whether a person is banned from this whole instance now.
-pub async fn is_banned_here(conn: &mut AnyConnection, person_id: i64) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM instance_bans WHERE person_id = $1 \
-         AND (expires_at IS NULL OR expires_at > $2)",
-    )
-    .bind(person_id)
-    .bind(now_ms())
-    .fetch_one(conn)
-    .await?;
-    Ok(n > 0)
-}
-
 /// Marks every post and reply of a person on this instance removed; how many.
 pub async fn remove_all_content(
     conn: &mut AnyConnection,
@@ -180,4 +167,29 @@ pub async fn known_instance_inboxes(conn: &mut AnyConnection) -> Result<Vec<Stri
     )
     .fetch_all(conn)
     .await
+}
+
+/// Whether a person is banned now from a community and from this whole instance, in one
+/// round trip (the inbox asks for every post, reply and vote).
+pub async fn ban_state(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    person_id: i64,
+) -> Result<(bool, bool), sqlx::Error> {
+    use sqlx::Row;
+    let r = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM community_bans WHERE community_id = $1 AND person_id = $2 \
+         AND (expires_at IS NULL OR expires_at > $3)) AS here, \
+         (SELECT COUNT(*) FROM instance_bans WHERE person_id = $2 \
+         AND (expires_at IS NULL OR expires_at > $3)) AS everywhere",
+    )
+    .bind(community_id)
+    .bind(person_id)
+    .bind(now_ms())
+    .fetch_one(conn)
+    .await?;
+    Ok((
+        r.try_get::<i64, _>("here")? > 0,
+        r.try_get::<i64, _>("everywhere")? > 0,
+    ))
 }
