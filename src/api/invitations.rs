@@ -5,10 +5,7 @@
 
 use super::{ApiJson, Auth, posts::community_by_handle};
 use crate::{
-    domain::invitations,
-    error::{AppError, AppResult},
-    state::AppState,
-    store::invitations::Invitation,
+    domain::invitations, error::AppResult, state::AppState, store::invitations::Invitation,
 };
 use activitypub_federation::config::Data;
 use axum::{
@@ -81,20 +78,13 @@ struct AcceptInput {
     accept_guidelines: bool,
 }
 
-fn optional_body(body: &[u8]) -> AppResult<AcceptInput> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(AcceptInput::default());
-    }
-    serde_json::from_slice(body).map_err(|e| AppError::bad_request("invalid_json", e.to_string()))
-}
-
 async fn accept(
     State(state): State<AppState>,
     Auth(user, _): Auth,
     Path(id): Path<i64>,
     body: axum::body::Bytes,
 ) -> AppResult<Json<Value>> {
-    let input = optional_body(&body)?;
+    let input: AcceptInput = super::optional_json(&body)?;
     let s = invitations::accept(&state, &user.person, id, input.accept_guidelines).await?;
     Ok(Json(json!({ "state": s })))
 }
@@ -105,7 +95,7 @@ async fn accept_link(
     Path(token): Path<String>,
     body: axum::body::Bytes,
 ) -> AppResult<Json<Value>> {
-    let input = optional_body(&body)?;
+    let input: AcceptInput = super::optional_json(&body)?;
     let (c, s) =
         invitations::accept_link(&state, &user.person, &token, input.accept_guidelines).await?;
     Ok(Json(json!({ "community": c.name, "state": s })))

@@ -107,3 +107,14 @@ impl FromRequestParts<AppState> for Auth {
         Ok(Auth(user, token))
     }
 }
+
+/// A JSON body that may be left out: empty (or only whitespace) is `T::default()`;
+/// anything else must parse (400 `invalid_json`).
+pub fn optional_json<T: Default + serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> crate::error::AppResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| AppError::bad_request("invalid_json", e.to_string()))
+}

@@ -280,12 +280,7 @@ async fn delete(
     body: axum::body::Bytes,
 ) -> AppResult<StatusCode> {
     // The body is optional: `{"reason": "…"}` for a moderator's removal.
-    let input: DeleteInput = if body.iter().all(u8::is_ascii_whitespace) {
-        DeleteInput::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| AppError::bad_request("invalid_json", e.to_string()))?
-    };
+    let input: DeleteInput = super::optional_json(&body)?;
     if let Some(r) = &input.reason {
         crate::domain::validate::text("reason", r, 1000, false)?;
     }
@@ -499,12 +494,7 @@ async fn follow(
     body: axum::body::Bytes,
 ) -> AppResult<Json<FollowOutput>> {
     // The body is optional: `{"accept_guidelines": true}`.
-    let input: FollowInput = if body.iter().all(u8::is_ascii_whitespace) {
-        FollowInput::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| AppError::bad_request("invalid_json", e.to_string()))?
-    };
+    let input: FollowInput = super::optional_json(&body)?;
     let community = {
         let mut conn = state.db.pool.acquire().await?;
         community_by_handle(&mut conn, &handle).await?
