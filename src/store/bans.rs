@@ -158,8 +158,8 @@ pub async fn instance_bans(conn: &mut AnyConnection) -> Result<Vec<InstanceBan>,
         .collect()
 }
 
-/// The shared inboxes (else inboxes) of every remote instance we know, one per instance:
-/// where an instance-wide ban of one of our people is announced.
+/// The shared inbox (else the inbox) of every remote person and community we know,
+/// deduplicated: where an instance-wide ban of one of our people is announced.
 pub async fn known_instance_inboxes(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT DISTINCT COALESCE(shared_inbox, inbox) FROM people WHERE local = 0 \
