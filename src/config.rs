@@ -99,6 +99,7 @@ pub struct FederationSettings {
     pub blocked_instances: Vec<String>,
     pub mode: String,
     pub allowed_instances: Vec<String>,
+    pub private_community_software: Vec<String>,
     pub allow_private_addresses: bool,
     pub resolve: BTreeMap<String, std::net::IpAddr>,
 }

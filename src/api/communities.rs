@@ -183,6 +183,8 @@ pub struct CommunityJson {
     pub posting_restricted_to_mods: bool,
     /// New members wait for a moderator's approval.
     pub approval_required: bool,
+    /// Private: posts and replies are for accepted members only.
+    pub private: bool,
     /// Joining from this instance needs `"accept_guidelines": true`.
     pub guidelines_required: bool,
     /// Newcomers (first week, first three posts) post no links.
@@ -214,6 +216,7 @@ pub fn to_json(state: &AppState, v: CommunityView) -> CommunityJson {
         followers: v.followers,
         posting_restricted_to_mods: c.posting_restricted_to_mods,
         approval_required: c.approval_required,
+        private: c.members_only,
         guidelines_required: v.settings.guidelines_required,
         newcomer_limits: v.settings.newcomer_limits,
         modlog_anonymous: v.settings.modlog_anonymous,
@@ -270,6 +273,9 @@ struct SettingsInput {
     /// New members wait for a moderator's approval.
     #[serde(default)]
     approval_required: Option<bool>,
+    /// Private: posts and replies for accepted members only (implies approval).
+    #[serde(default)]
+    private: Option<bool>,
     /// Joining from here needs an explicit acceptance of the guidelines.
     #[serde(default)]
     guidelines_required: Option<bool>,
@@ -298,6 +304,7 @@ async fn settings(
         &community,
         crate::domain::membership::SettingsPatch {
             approval_required: input.approval_required,
+            private: input.private,
             guidelines_required: input.guidelines_required,
             newcomer_limits: input.newcomer_limits,
             modlog_anonymous: input.modlog_anonymous,

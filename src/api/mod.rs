@@ -108,6 +108,30 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// The signed-in user if a token is given (401 for a bad one), else nobody: for what
+/// anyone may read but members see more of (private communities).
+pub struct MaybeAuth(pub Option<LocalUser>);
+
+impl MaybeAuth {
+    /// Who reads, for `domain::privacy`.
+    pub fn reader(&self) -> crate::domain::privacy::Reader<'_> {
+        crate::domain::privacy::Reader::person(self.0.as_ref().map(|u| &u.person))
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if parts.headers.get(header::AUTHORIZATION).is_none() {
+            return Ok(MaybeAuth(None));
+        }
+        Auth::from_request_parts(parts, state)
+            .await
+            .map(|Auth(user, _)| MaybeAuth(Some(user)))
+    }
+}
+
 /// A JSON body that may be left out: empty (or only whitespace) is `T::default()`;
 /// anything else must parse (400 `invalid_json`).
 pub fn optional_json<T: Default + serde::de::DeserializeOwned>(

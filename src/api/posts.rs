@@ -1,11 +1,12 @@
 //! `/api/v1/…/posts`: community feeds, threads, posting, replying, editing, deleting,
 //! voting; and following communities, local or remote.
 
-use super::{ApiJson, ApiQuery, Auth};
+use super::{ApiJson, ApiQuery, Auth, MaybeAuth};
 use crate::{
     domain::{
         communities, follows,
         posts::{self, EditInput, NewPostInput},
+        privacy,
     },
     error::{AppError, AppResult},
     federation::objects::time_of,
@@ -142,11 +143,13 @@ struct FeedOutput {
 
 async fn feed(
     State(state): State<AppState>,
+    who: MaybeAuth,
     Path(handle): Path<String>,
     ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> AppResult<Json<FeedOutput>> {
     let mut conn = state.db.pool.acquire().await?;
     let community = community_by_handle(&mut conn, &handle).await?;
+    privacy::check_read(&mut conn, &community, who.reader()).await?;
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
     let page = q.page.unwrap_or(1).max(1);
     let rows = store::posts::list_for_community(
@@ -204,11 +207,13 @@ struct ThreadQuery {
 
 async fn thread(
     State(state): State<AppState>,
+    who: MaybeAuth,
     Path(id): Path<i64>,
     ApiQuery(q): ApiQuery<ThreadQuery>,
 ) -> AppResult<Json<ThreadOutput>> {
     let mut conn = state.db.pool.acquire().await?;
     let p = load(&mut conn, id).await?;
+    posts::check_may_see(&mut conn, &p, who.reader()).await?;
     let at = p.root_id.map(|_| p.id);
     let root_id = p.root_id.unwrap_or(p.id);
     let root = if root_id == p.id {
@@ -436,11 +441,13 @@ struct ModlogPage {
 /// A community's public moderation log, newest first (`before` = an entry id, for paging).
 async fn modlog(
     State(state): State<AppState>,
+    who: MaybeAuth,
     Path(handle): Path<String>,
     ApiQuery(q): ApiQuery<ModlogQuery>,
 ) -> AppResult<Json<ModlogPage>> {
     let mut conn = state.db.pool.acquire().await?;
     let community = community_by_handle(&mut conn, &handle).await?;
+    privacy::check_read(&mut conn, &community, who.reader()).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let items = store::modlog::for_community(&mut conn, community.id, q.before, limit).await?;
     Ok(Json(ModlogPage { items }))

@@ -33,6 +33,9 @@ pub struct NewCommunityInput {
     /// New members wait for a moderator's approval.
     #[serde(default)]
     pub approval_required: bool,
+    /// Private: posts and replies for accepted members only (implies approval).
+    #[serde(default)]
+    pub private: bool,
 }
 
 /// A community with what its pages and JSON show besides the row.
@@ -104,7 +107,8 @@ pub async fn create(
             private_key: Some(&keys.private_key),
             posting_restricted_to_mods: input.posting_restricted_to_mods,
             sensitive: input.sensitive,
-            approval_required: input.approval_required,
+            approval_required: input.approval_required || input.private,
+            members_only: input.private,
             published: store::now_ms(),
             updated: None,
             outbox_url: None,

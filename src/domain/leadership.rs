@@ -199,7 +199,7 @@ async fn hand_over(
             "id": state.new_id(&format!("activities/{}", kind.to_ascii_lowercase())),
             "type": kind,
             "actor": community.ap_id,
-            "to": [crate::federation::objects::post::PUBLIC],
+            "to": crate::federation::objects::post::audience_of(community),
             "cc": [community.ap_id],
             "object": person.ap_id,
             "target": target,

@@ -54,6 +54,7 @@ fn local_only(community: &DbCommunity) -> AppResult<()> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SettingsPatch {
     pub approval_required: Option<bool>,
+    pub private: Option<bool>,
     pub guidelines_required: Option<bool>,
     pub newcomer_limits: Option<bool>,
     pub modlog_anonymous: Option<bool>,
@@ -72,10 +73,20 @@ pub async fn update_settings(
             "this community's settings are changed on its own instance",
         ));
     }
+    let private = patch.private.unwrap_or(community.members_only);
+    if private && patch.approval_required == Some(false) {
+        return Err(AppError::invalid(
+            "private_needs_approval",
+            "a private community approves its members; make it public first",
+        ));
+    }
     let mut tx = state.db.begin().await?;
     require_local_moderator(&mut tx, community, moderator, "change the settings").await?;
     if let Some(on) = patch.approval_required {
         store::communities::set_approval_required(&mut tx, community.id, on).await?;
+    }
+    if let Some(on) = patch.private {
+        store::communities::set_members_only(&mut tx, community.id, on).await?;
     }
     let mut settings = store::settings::get(&mut tx, community.id).await?;
     settings.guidelines_required = patch
@@ -156,6 +167,18 @@ pub async fn decide(
     accepted: bool,
 ) -> AppResult<()> {
     local_only(community)?;
+    if accepted && community.members_only {
+        // Asked before the write transaction: it may take a NodeInfo fetch.
+        let waiting = {
+            let mut conn = state.db.pool.acquire().await?;
+            store::communities::followers_in_state(&mut conn, community.id, "pending").await?
+        };
+        if let Some(f) = waiting.iter().find(|f| f.ap_id == person)
+            && let Ok(ap_id) = url::Url::parse(&f.ap_id)
+        {
+            super::privacy::check_keeps_private(state, community, &ap_id, f.local).await?;
+        }
+    }
     let mut tx = state.db.begin().await?;
     require_local_moderator(&mut tx, community, moderator, "accept new members").await?;
     let waiting = store::communities::followers_in_state(&mut tx, community.id, "pending").await?;

@@ -12,6 +12,7 @@ pub mod markdown;
 pub mod membership;
 pub mod moderation;
 pub mod posts;
+pub mod privacy;
 pub mod reports;
 pub mod threads;
 pub mod validate;

@@ -3,7 +3,7 @@
 //! transaction.
 
 use crate::{
-    domain::{markdown, validate},
+    domain::{markdown, privacy::Reader, validate},
     error::{AppError, AppResult},
     federation::activities::{create, deletion, send, voting},
     state::AppState,
@@ -31,6 +31,20 @@ pub struct NewPostInput {
     pub url: Option<String>,
     #[serde(default)]
     pub sensitive: bool,
+}
+
+/// A post of a private community is hidden (404) from whoever may not read it.
+pub async fn check_may_see(
+    conn: &mut sqlx::AnyConnection,
+    post: &DbPost,
+    reader: Reader<'_>,
+) -> AppResult<()> {
+    let community = store::communities::find_by_id(&mut *conn, post.community_id).await?;
+    if super::privacy::may_read(conn, &community, reader).await? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("post"))
+    }
 }
 
 fn check_url(url: &str) -> AppResult<()> {
@@ -125,6 +139,7 @@ pub async fn create_reply(
             "this thread is locked: it takes no new replies",
         ));
     }
+    check_may_see(&mut tx, parent, Reader::Person(author)).await?;
     let community = store::communities::find_by_id(&mut tx, parent.community_id).await?;
     super::moderation::check_not_banned(&mut tx, community.id, author.id).await?;
     super::membership::check_member(&mut tx, &community, author.id).await?;
@@ -290,6 +305,7 @@ pub async fn vote(
         return Err(AppError::NotFound("post"));
     }
     let mut tx = state.db.begin().await?;
+    check_may_see(&mut tx, post, Reader::Person(person)).await?;
     super::moderation::check_not_banned(&mut tx, post.community_id, person.id).await?;
     let previous = store::posts::vote_of(&mut tx, post.id, person.id).await?;
     if previous != value {

@@ -32,6 +32,7 @@ pub async fn report(
         ));
     }
     let mut tx = state.db.begin().await?;
+    super::posts::check_may_see(&mut tx, post, super::privacy::Reader::Person(reporter)).await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
     let activity = reporting::flag(state, &reporter.ap_id, &community, post, reason);
     let activity_id = activity["id"].as_str().unwrap_or_default();

@@ -10,7 +10,12 @@ use super::{
     signatures::{self, Received, SignatureError, TimeWindow},
     wants_activity_json,
 };
-use crate::{error::AppError, state::AppState};
+use crate::{
+    domain::privacy::{self, Reader},
+    error::AppError,
+    state::AppState,
+    store::communities::DbCommunity,
+};
 use activitypub_federation::config::Data;
 use axum::{
     extract::Request,
@@ -19,6 +24,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use std::time::Duration;
+use url::Url;
 
 /// Paths that answer without a signature even in authorized-fetch mode.
 fn is_public_path(path: &str) -> bool {
@@ -40,7 +46,7 @@ pub async fn require_signature(data: Data<AppState>, req: Request, next: Next) -
     // Only the head is needed (and a body is not Sync, so it must not be held across awaits).
     let (parts, body) = req.into_parts();
     match verify(&data, &parts).await {
-        Ok(()) => next.run(Request::from_parts(parts, body)).await,
+        Ok(_) => next.run(Request::from_parts(parts, body)).await,
         Err(e) => {
             tracing::info!(path = %parts.uri.path(), error = %e, "authorized fetch: refused");
             e.into_response()
@@ -48,7 +54,8 @@ pub async fn require_signature(data: Data<AppState>, req: Request, next: Next) -
     }
 }
 
-async fn verify(data: &Data<AppState>, req: &Parts) -> Result<(), AppError> {
+/// Checks the signature of a GET; the signer's actor id.
+async fn verify(data: &Data<AppState>, req: &Parts) -> Result<Url, AppError> {
     let unauthorized = |e: SignatureError| AppError::Unauthorized(format!("authorized fetch: {e}"));
     let signature = AnySignature::from_headers(&req.headers).map_err(unauthorized)?;
     let owner = signatures::key_owner(signature.key_id())
@@ -64,7 +71,7 @@ async fn verify(data: &Data<AppState>, req: &Parts) -> Result<(), AppError> {
             "this instance does not federate with yours",
         ));
     }
-    let actor = find_or_fetch_actor(&owner, data, false)
+    let actor = find_or_fetch_actor(&owner.clone(), data, false)
         .await
         .map_err(|e| {
             AppError::Unauthorized(format!(
@@ -96,5 +103,22 @@ async fn verify(data: &Data<AppState>, req: &Parts) -> Result<(), AppError> {
             &window,
             Some(&data.domain),
         )
-        .map_err(unauthorized)
+        .map_err(unauthorized)?;
+    Ok(owner)
+}
+
+/// For an object of a private community: a GET signed by an instance where the community
+/// has a member (401 unsigned or badly signed, 403 `members_only` otherwise). Public
+/// communities pass without a signature (unless `authorized_fetch` asks for one anyway).
+pub async fn check_member_fetch(
+    data: &Data<AppState>,
+    req: &Parts,
+    community: &DbCommunity,
+) -> Result<(), AppError> {
+    if !community.members_only {
+        return Ok(());
+    }
+    let signer = verify(data, req).await?;
+    let mut conn = data.db.pool.acquire().await?;
+    privacy::check_read(&mut conn, community, Reader::Instance(&signer)).await
 }

@@ -1,7 +1,9 @@
 //! Collections of local actors: outbox, followers, featured, moderators. Outbox and featured
 //! are empty until posts exist (federation issue); followers and moderators are real.
 
-use super::ap_response;
+use super::{ap_response, authorized_fetch::check_member_fetch};
+use activitypub_federation::config::Data;
+use axum::http::request::Parts;
 use crate::{error::AppError, state::AppState, store};
 use axum::{
     Router,
@@ -78,11 +80,14 @@ const OUTBOX_PAGE: i64 = 20;
 /// The community outbox, newest first: `Announce(Create(Page))` of each post. The first
 /// page is inline in `orderedItems` (Lemmy reads only that); `next` links older pages.
 async fn community_outbox(
-    State(state): State<AppState>,
+    data: Data<AppState>,
     Path(name): Path<String>,
     axum::extract::Query(q): axum::extract::Query<OutboxQuery>,
+    req: Parts,
 ) -> Result<Response, AppError> {
-    let c = local_community(&state, &name).await?;
+    let state: &AppState = &data;
+    let c = local_community(state, &name).await?;
+    check_member_fetch(&data, &req, &c).await?;
     let mut conn = state.db.pool.acquire().await?;
     let total = store::activities::outbox_count(&mut conn, c.id).await?;
     let rows = store::activities::outbox_page(&mut conn, c.id, q.before, OUTBOX_PAGE).await?;
@@ -111,10 +116,13 @@ async fn community_outbox(
 }
 
 async fn community_featured(
-    State(state): State<AppState>,
+    data: Data<AppState>,
     Path(name): Path<String>,
+    req: Parts,
 ) -> Result<Response, AppError> {
-    let c = local_community(&state, &name).await?;
+    let state: &AppState = &data;
+    let c = local_community(state, &name).await?;
+    check_member_fetch(&data, &req, &c).await?;
     let mut conn = state.db.pool.acquire().await?;
     // Whole Page objects, as Lemmy serves (and reads) its featured collection.
     let mut items = Vec::new();

@@ -14,6 +14,7 @@ pub mod objects_routes;
 pub mod queue;
 pub mod rfc9421;
 pub mod signatures;
+pub mod software;
 pub mod webfinger;
 
 use crate::state::AppState;

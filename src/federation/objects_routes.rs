@@ -1,12 +1,16 @@
 //! URLs of posts, replies and activities of ours, with content negotiation: ActivityPub
 //! JSON (a `Tombstone` with 410 once deleted), the HTML thread page otherwise.
 
-use super::{ap_response, objects::post::post_json, wants_activity_json};
+use super::{
+    ap_response, authorized_fetch::check_member_fetch, objects::post::post_json,
+    wants_activity_json,
+};
 use crate::{error::AppError, state::AppState, store};
+use activitypub_federation::config::Data;
 use axum::{
     Router,
-    extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    extract::Path,
+    http::{StatusCode, request::Parts},
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
@@ -28,15 +32,30 @@ async fn local_post(state: &AppState, key: &str) -> Result<store::posts::DbPost,
         .ok_or(AppError::NotFound("post"))
 }
 
+/// A private community's posts are served to a signed fetch by an instance with a member.
+async fn check_fetch(
+    data: &Data<AppState>,
+    req: &Parts,
+    p: &store::posts::DbPost,
+) -> Result<(), AppError> {
+    let community = {
+        let mut conn = data.db.pool.acquire().await?;
+        store::communities::find_by_id(&mut conn, p.community_id).await?
+    };
+    check_member_fetch(data, req, &community).await
+}
+
 async fn post(
-    State(state): State<AppState>,
+    data: Data<AppState>,
     Path(key): Path<String>,
-    headers: HeaderMap,
+    req: Parts,
 ) -> Result<Response, AppError> {
-    let p = local_post(&state, &key).await?;
-    if !wants_activity_json(&headers) {
+    let state: &AppState = &data;
+    let p = local_post(state, &key).await?;
+    if !wants_activity_json(&req.headers) {
         return Ok(Redirect::to(&format!("/thread/{}", p.id)).into_response());
     }
+    check_fetch(&data, &req, &p).await?;
     if p.is_gone() {
         let mut res = ap_response(&json!({ "id": p.ap_id, "type": "Tombstone" }));
         *res.status_mut() = StatusCode::GONE;
@@ -48,10 +67,13 @@ async fn post(
 
 /// FEP-7888: the thread of a post, as an ordered collection of the post and its replies.
 async fn context(
-    State(state): State<AppState>,
+    data: Data<AppState>,
     Path(key): Path<String>,
+    req: Parts,
 ) -> Result<Response, AppError> {
-    let p = local_post(&state, &key).await?;
+    let state: &AppState = &data;
+    let p = local_post(state, &key).await?;
+    check_fetch(&data, &req, &p).await?;
     let root_id = p.root_id.unwrap_or(p.id);
     let mut conn = state.db.pool.acquire().await?;
     let root = store::posts::find_by_id(&mut conn, root_id)
@@ -76,9 +98,11 @@ async fn context(
 
 /// An activity we emitted, at its id (Mastodon dereferences an announced Create by id).
 async fn activity(
-    State(state): State<AppState>,
+    data: Data<AppState>,
     Path((kind, key)): Path<(String, String)>,
+    req: Parts,
 ) -> Result<Response, AppError> {
+    let state: &AppState = &data;
     let ap_id = state.url(&format!("/activities/{kind}/{key}"));
     let mut conn = state.db.pool.acquire().await?;
     let a = store::activities::find_by_ap_id(&mut conn, ap_id.as_str())
@@ -97,6 +121,17 @@ async fn activity(
         || (a.kind == "Announce" && inner.is_some_and(|k| PRIVATE.contains(&k)))
     {
         return Err(AppError::NotFound("activity"));
+    }
+    // An activity of a private community (it names the community: as actor, audience,
+    // addressee or target) is for its members' instances.
+    for community in store::communities::members_only_local(&mut conn).await? {
+        let quoted = format!("\"{}\"", community.ap_id);
+        let under = format!("\"{}/", community.ap_id);
+        if a.json.contains(&quoted) || a.json.contains(&under) {
+            drop(conn);
+            check_member_fetch(&data, &req, &community).await?;
+            break;
+        }
     }
     let mut res = axum::Json(value).into_response();
     res.headers_mut().insert(

@@ -24,6 +24,8 @@ pub struct DbCommunity {
     pub sensitive: bool,
     /// Follows wait for a moderator's approval; only members post.
     pub approval_required: bool,
+    /// Private: posts and replies are for accepted members only (see domain::privacy).
+    pub members_only: bool,
     pub published: i64,
     pub updated: Option<i64>,
     pub last_fetched: i64,
@@ -52,6 +54,7 @@ impl FromRow<'_, AnyRow> for DbCommunity {
             posting_restricted_to_mods: r.try_get::<i64, _>("posting_restricted_to_mods")? != 0,
             sensitive: r.try_get::<i64, _>("sensitive")? != 0,
             approval_required: r.try_get::<i64, _>("approval_required")? != 0,
+            members_only: r.try_get::<i64, _>("members_only")? != 0,
             published: r.try_get("published")?,
             updated: r.try_get("updated")?,
             last_fetched: r.try_get("last_fetched")?,
@@ -67,7 +70,7 @@ macro_rules! community_columns {
         "id, ap_id, name, title, summary_source, summary_html, \
     guidelines_source, guidelines_html, local, inbox, shared_inbox, followers_url, public_key, \
     private_key, posting_restricted_to_mods, sensitive, published, updated, last_fetched, \
-    outbox_url, moderators_url, featured_url, approval_required"
+    outbox_url, moderators_url, featured_url, approval_required, members_only"
     };
 }
 
@@ -90,6 +93,7 @@ pub struct NewCommunity<'a> {
     pub posting_restricted_to_mods: bool,
     pub sensitive: bool,
     pub approval_required: bool,
+    pub members_only: bool,
     pub published: i64,
     pub updated: Option<i64>,
     pub outbox_url: Option<&'a str>,
@@ -107,9 +111,10 @@ pub async fn upsert(
         "INSERT INTO communities (ap_id, name, title, summary_source, summary_html, \
          guidelines_source, guidelines_html, local, inbox, shared_inbox, followers_url, \
          public_key, private_key, posting_restricted_to_mods, sensitive, published, updated, \
-         last_fetched, outbox_url, moderators_url, featured_url, approval_required) \
+         last_fetched, outbox_url, moderators_url, featured_url, approval_required, \
+         members_only) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21, $22) \
+         $19, $20, $21, $22, $23) \
          ON CONFLICT (ap_id) DO UPDATE SET name = excluded.name, title = excluded.title, \
          summary_source = excluded.summary_source, summary_html = excluded.summary_html, \
          inbox = excluded.inbox, shared_inbox = excluded.shared_inbox, \
@@ -118,7 +123,8 @@ pub async fn upsert(
          sensitive = excluded.sensitive, updated = excluded.updated, \
          last_fetched = excluded.last_fetched, outbox_url = excluded.outbox_url, \
          moderators_url = excluded.moderators_url, featured_url = excluded.featured_url, \
-         approval_required = excluded.approval_required \
+         approval_required = excluded.approval_required, \
+         members_only = excluded.members_only \
          WHERE communities.local = 0 \
          RETURNING ",
         community_columns!()
@@ -146,6 +152,7 @@ pub async fn upsert(
         .bind(c.moderators_url)
         .bind(c.featured_url)
         .bind(flag(c.approval_required))
+        .bind(flag(c.members_only))
         .fetch_one(conn)
         .await
 }
@@ -250,6 +257,59 @@ pub async fn add_role(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Makes a local community private (members only, which implies approving members) or
+/// public again (approval stays as it was).
+pub async fn set_members_only(
+    conn: &mut AnyConnection,
+    id: i64,
+    on: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE communities SET members_only = $1, \
+         approval_required = CASE WHEN $1 = 1 THEN 1 ELSE approval_required END \
+         WHERE id = $2 AND local = 1",
+    )
+    .bind(flag(on))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether someone whose actor id starts with `origin` (`scheme://host[:port]/`) is an
+/// accepted member of the community or holds a role in it: what lets that instance fetch a
+/// private community's objects (Lemmy checks the same: a follower on the signer's instance).
+pub async fn has_member_on(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    origin: &str,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM community_followers f JOIN people p ON p.id = f.person_id \
+           WHERE f.community_id = $1 AND f.state = 'accepted' \
+           AND substr(p.ap_id, 1, length($2)) = $2) \
+         + (SELECT COUNT(*) FROM community_roles r JOIN people p ON p.id = r.person_id \
+           WHERE r.community_id = $1 AND substr(p.ap_id, 1, length($2)) = $2)",
+    )
+    .bind(community_id)
+    .bind(origin)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Our private communities (a handful on any instance).
+pub async fn members_only_local(
+    conn: &mut AnyConnection,
+) -> Result<Vec<DbCommunity>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT ",
+        community_columns!(),
+        " FROM communities WHERE local = 1 AND members_only = 1"
+    );
+    sqlx::query_as(sql).fetch_all(conn).await
 }
 
 /// Turns approval of new members on or off for a local community.

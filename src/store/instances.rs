@@ -311,3 +311,53 @@ pub fn domain_of(url: &url::Url) -> String {
         None => url.host_str().unwrap_or_default().to_string(),
     }
 }
+
+/// What a remote instance runs, as its NodeInfo said when last asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Software {
+    pub name: String,
+    pub version: String,
+    pub fetched_at: i64,
+}
+
+/// The software last seen at `domain` (`host[:port]`), if asked before.
+pub async fn software(
+    conn: &mut AnyConnection,
+    domain: &str,
+) -> Result<Option<Software>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT name, version, fetched_at FROM instance_software WHERE domain = $1",
+    )
+    .bind(domain)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(Software {
+            name: r.try_get("name")?,
+            version: r.try_get("version")?,
+            fetched_at: r.try_get("fetched_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Records what `domain` runs.
+pub async fn set_software(
+    conn: &mut AnyConnection,
+    domain: &str,
+    name: &str,
+    version: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO instance_software (domain, name, version, fetched_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (domain) DO UPDATE SET name = excluded.name, version = excluded.version, \
+         fetched_at = excluded.fetched_at",
+    )
+    .bind(domain)
+    .bind(name)
+    .bind(version)
+    .bind(super::now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -57,7 +57,8 @@ pub async fn for_community(
     list(conn, Some(community_id), before, limit).await
 }
 
-/// The log of every community this instance knows (`community` None) or of one.
+/// The log of every community this instance knows (`community` None; private ones are
+/// left out: their log is for their members) or of one.
 pub async fn list(
     conn: &mut AnyConnection,
     community_id: Option<i64>,
@@ -70,7 +71,8 @@ pub async fn list(
          c.ap_id AS community, m.created_at FROM modlog m \
          JOIN communities c ON c.id = m.community_id LEFT JOIN people a ON a.id = m.actor_id \
          LEFT JOIN posts p ON p.id = m.post_id LEFT JOIN people t ON t.id = m.person_id \
-         WHERE ($1 = 0 OR m.community_id = $1) AND m.id < $2 ORDER BY m.id DESC LIMIT $3",
+         WHERE (m.community_id = $1 OR ($1 = 0 AND c.members_only = 0)) AND m.id < $2 \
+         ORDER BY m.id DESC LIMIT $3",
     )
     .bind(community_id.unwrap_or(0))
     .bind(before.unwrap_or(i64::MAX))

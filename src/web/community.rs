@@ -6,7 +6,11 @@ use super::{
     topics_html,
 };
 use crate::{
-    domain::{communities, follows, posts::NewPostInput},
+    domain::{
+        communities, follows,
+        posts::NewPostInput,
+        privacy::{self, Reader},
+    },
     error::{AppError, AppResult},
     state::AppState,
     store::{self, communities::DbCommunity, posts::Sort},
@@ -92,10 +96,12 @@ async fn render(
         .map(|m| format!("<a href=\"{}\">{}</a>", escape(&m.ap_id), escape(&m.name)))
         .collect();
     let mut body = format!(
-        "<h1>{title}</h1><p class=\"muted\">!{handle} · {followers} followers</p><p>{topics}</p>",
+        "<h1>{title}</h1><p class=\"muted\">!{handle} · {followers} followers{private}</p>\
+         <p>{topics}</p>",
         title = escape(&c.title),
         handle = escape(&handle),
         followers = v.followers,
+        private = if c.members_only { " · private" } else { "" },
         topics = topics_html(&v.topics),
     );
     if let Some(u) = viewer.user() {
@@ -145,6 +151,14 @@ async fn render(
             escape(&c.name),
             escape(&state.domain)
         );
+    }
+    let reader = Reader::person(viewer.user().map(|u| &u.person));
+    if !privacy::may_read(&mut conn, c, reader).await? {
+        body.push_str(
+            "<section><h2>Posts</h2><p>This community is private: only its members see its \
+             posts. Ask to join; a moderator answers.</p></section>",
+        );
+        return Ok(page(state, viewer, &c.title, &body).into_response());
     }
     if viewer.user().is_some() {
         let _ = write!(

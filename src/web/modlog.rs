@@ -4,6 +4,7 @@
 
 use super::{Viewer, escape, not_found, page};
 use crate::{
+    domain::privacy::{self, Reader},
     error::AppResult,
     state::AppState,
     store::{self, modlog::ModlogEntry},
@@ -84,11 +85,14 @@ async fn instance_entries(state: &AppState) -> AppResult<Log> {
     })
 }
 
-async fn entries(state: &AppState, id: i64) -> AppResult<Option<Log>> {
+/// A community's log; a private community's is for its members (403 otherwise).
+async fn entries(state: &AppState, id: i64, viewer: &Viewer) -> AppResult<Option<Log>> {
     let mut conn = state.db.pool.acquire().await?;
     let Some(c) = store::communities::find_by_id_opt(&mut conn, id).await? else {
         return Ok(None);
     };
+    let reader = Reader::person(viewer.user().map(|u| &u.person));
+    privacy::check_read(&mut conn, &c, reader).await?;
     let items = store::modlog::for_community(&mut conn, c.id, None, 100).await?;
     Ok(Some(Log {
         title: format!("Moderation log · {}", c.title),
@@ -104,7 +108,7 @@ async fn html(
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    match entries(&state, id).await? {
+    match entries(&state, id, &viewer).await? {
         Some(log) => Ok(log_page(&state, &viewer, log, "")),
         None => Ok(not_found(&state, &viewer, "community")),
     }
@@ -182,7 +186,7 @@ async fn atom(
     viewer: Viewer,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    match entries(&state, id).await? {
+    match entries(&state, id, &viewer).await? {
         Some(log) => Ok(feed(&state, log)),
         None => Ok(not_found(&state, &viewer, "community")),
     }

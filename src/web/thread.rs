@@ -4,7 +4,10 @@ use super::{
     Viewer, error_page, escape, not_found, page, person_handle, see_other, session::check_origin,
 };
 use crate::{
-    domain::posts::{self, EditInput},
+    domain::{
+        posts::{self, EditInput},
+        privacy::{self, Reader},
+    },
     error::{AppError, AppResult},
     state::AppState,
     store::{self, posts::DbPost},
@@ -91,6 +94,11 @@ async fn thread_page(
         None => p,
     };
     let community = store::communities::find_by_id(&mut conn, root.community_id).await?;
+    let reader = Reader::person(viewer.user().map(|u| &u.person));
+    if !privacy::may_read(&mut conn, &community, reader).await? {
+        // A private community's thread: as if it were not here.
+        return Ok(not_found(&state, &viewer, "post"));
+    }
     let author = store::people::find_by_id(&mut conn, root.author_id).await?;
     let replies = store::posts::thread(&mut conn, root.id).await?;
     // One query for the authors and one for the viewer's votes, however long the thread.
@@ -407,6 +415,10 @@ async fn edit_form(State(state): State<AppState>, viewer: Viewer, Path(id): Path
         Ok(p) => p,
         Err(e) => return error_page(&state, &viewer, e),
     };
+    // Only the author edits; nobody else sees the source here (a private post's included).
+    if viewer.user().is_none_or(|u| u.person.id != p.author_id) {
+        return not_found(&state, &viewer, "post");
+    }
     let title = match (&p.title, p.root_id) {
         (Some(t), None) => format!(
             "<p><label>Title <input type=\"text\" name=\"title\" value=\"{}\" required maxlength=\"200\"></label></p>",

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    federation::objects::post::{PUBLIC, value_id},
+    federation::objects::post::{PUBLIC, audience_of, followers_of, value_id},
     state::AppState,
     store::{self, communities::DbCommunity, posts::DbPost},
 };
@@ -36,14 +36,22 @@ pub async fn relay(
     activity: &Value,
     bare_object: Option<&Value>,
 ) -> Result<(), AppError> {
-    let followers = format!("{}/followers", community.ap_id);
+    let followers = followers_of(community);
     let is_new_post = type_of(activity) == Some("Create") && bare_object.is_some();
+    // A private community's announces go to its members only, and never in a form that
+    // Mastodon would show as a boost (no bare object).
+    let cc = if community.members_only {
+        vec![]
+    } else {
+        vec![followers.clone()]
+    };
+    let bare_object = bare_object.filter(|_| !community.members_only);
     let announce = json!({
         "id": state.new_id("activities/announce"),
         "type": "Announce",
         "actor": community.ap_id,
-        "to": [PUBLIC],
-        "cc": [followers],
+        "to": audience_of(community),
+        "cc": cc,
         "object": strip_context(activity.clone()),
     });
     send::queue(

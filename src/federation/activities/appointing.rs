@@ -9,7 +9,7 @@
 use super::{ActorRef, Outcome, announce, featuring, same_origin, send, url_field};
 use crate::{
     error::AppError,
-    federation::objects::post::PUBLIC,
+    federation::objects::post::audience_of,
     state::AppState,
     store::{self, communities::DbCommunity, modlog::NewEntry, people::DbPerson},
 };
@@ -54,7 +54,7 @@ pub fn activity(
         "id": state.new_id(&format!("activities/{}", kind.to_ascii_lowercase())),
         "type": kind,
         "actor": moderator.ap_id,
-        "to": [PUBLIC],
+        "to": audience_of(community),
         "cc": [community.ap_id],
         "object": person.ap_id,
         "target": collection_of(state, community, role),

@@ -7,7 +7,7 @@
 use super::{ActorRef, Outcome, announce, same_origin, send, url_field};
 use crate::{
     error::AppError,
-    federation::objects::post::PUBLIC,
+    federation::objects::post::{PUBLIC, audience_of},
     state::AppState,
     store::{self, communities::DbCommunity, modlog::NewEntry, people::DbPerson},
 };
@@ -34,7 +34,7 @@ pub fn activity(
         "id": state.new_id("activities/block"),
         "type": "Block",
         "actor": moderator.ap_id,
-        "to": [PUBLIC],
+        "to": audience_of(community),
         "cc": [community.ap_id],
         "object": person.ap_id,
         "target": community.ap_id,
@@ -45,7 +45,7 @@ pub fn activity(
             "id": state.new_id("activities/undo"),
             "type": "Undo",
             "actor": moderator.ap_id,
-            "to": [PUBLIC],
+            "to": audience_of(community),
             "cc": [community.ap_id],
             "object": block,
             "audience": community.ap_id,

@@ -68,8 +68,12 @@ pub async fn receive(
         ));
     }
     DbPost::verify(&post_obj, &author.ap_id, data).await?;
-    // A direct message that mentions a group is not a public post (Mastodon's DMs).
-    if post_obj.in_reply_to.is_none() && !is_public(&post_obj.addresses()) {
+    // A direct message that mentions a group is not a public post (Mastodon's DMs); a post
+    // for a private community's members is addressed to them, not to the public.
+    if post_obj.in_reply_to.is_none()
+        && !is_public(&post_obj.addresses())
+        && !for_private_community(&post_obj, data).await?
+    {
         return Ok(Outcome::Ignored);
     }
     let existing = {
@@ -93,6 +97,23 @@ pub async fn receive(
         }
     };
     relay_if_local(&json, &post, data).await
+}
+
+/// Whether a non-public post is addressed to a private community we know.
+async fn for_private_community(obj: &PostObject, data: &Data<AppState>) -> Result<bool, AppError> {
+    let mut conn = data.db.pool.acquire().await?;
+    let addresses = obj.audience.iter().map(|a| a.to_string());
+    for address in addresses
+        .chain(obj.addresses())
+        .take(crate::federation::objects::post::MAX_ADDRESSES)
+    {
+        if let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await?
+            && c.members_only
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Refuses a post or reply by someone banned from the community, a reply in a locked

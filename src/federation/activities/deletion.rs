@@ -4,7 +4,7 @@
 use super::{ActorRef, Outcome, announce, same_origin, send, url_field};
 use crate::{
     error::AppError,
-    federation::objects::post::PUBLIC,
+    federation::objects::post::audience_of,
     state::AppState,
     store::{self, communities::DbCommunity, people::DbPerson, posts::DbPost},
 };
@@ -123,7 +123,7 @@ pub async fn send(
         "id": state.new_id("activities/delete"),
         "type": "Delete",
         "actor": actor.ap_id,
-        "to": [PUBLIC],
+        "to": audience_of(community),
         "cc": [community.ap_id],
         "audience": community.ap_id,
         "object": post.ap_id,

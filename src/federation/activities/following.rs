@@ -6,6 +6,7 @@ use super::{
     url_field,
 };
 use crate::{
+    domain::privacy,
     error::AppError,
     state::AppState,
     store::{self, communities::DbCommunity, people::DbPerson},
@@ -28,6 +29,20 @@ pub async fn receive_follow(
     };
     let object = url_field(&json, "object")?;
     let follow_id = url_field(&json, "id")?;
+    // An invitation lets someone into a private community only from software that keeps
+    // its posts private (asked before the write transaction: it may fetch NodeInfo).
+    let keeps_private = {
+        let known = {
+            let mut conn = data.db.pool.acquire().await?;
+            store::communities::find_by_ap_id(&mut conn, object.as_str()).await?
+        };
+        match known {
+            Some(c) => privacy::check_keeps_private(data, &c, &person.ap_id, person.local)
+                .await
+                .is_ok(),
+            None => true,
+        }
+    };
     let mut tx = data.db.begin().await?;
     let Some(community) = store::communities::find_by_ap_id(&mut tx, object.as_str()).await? else {
         return Ok(Outcome::Ignored); // following a person, or something unknown
@@ -41,7 +56,10 @@ pub async fn receive_follow(
     if invited {
         store::invitations::accept(&mut tx, community.id, person.id).await?;
     }
-    if community.approval_required && known.as_deref() != Some("accepted") && !invited {
+    if community.approval_required
+        && known.as_deref() != Some("accepted")
+        && !(invited && keeps_private)
+    {
         // Waits for a moderator (`domain::membership::decide`), who then sends the Accept.
         store::communities::upsert_follower(
             &mut tx,

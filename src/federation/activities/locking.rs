@@ -6,7 +6,7 @@
 use super::{ActorRef, Outcome, announce, same_origin, send, url_field};
 use crate::{
     error::AppError,
-    federation::objects::post::PUBLIC,
+    federation::objects::post::audience_of,
     state::AppState,
     store::{self, communities::DbCommunity, modlog::NewEntry, people::DbPerson, posts::DbPost},
 };
@@ -26,7 +26,7 @@ pub fn activity(
         "id": state.new_id("activities/lock"),
         "type": "Lock",
         "actor": moderator.ap_id,
-        "to": [PUBLIC],
+        "to": audience_of(community),
         "cc": [community.ap_id],
         "object": post.ap_id,
         "audience": community.ap_id,
@@ -41,7 +41,7 @@ pub fn activity(
         "id": state.new_id("activities/undo"),
         "type": "Undo",
         "actor": moderator.ap_id,
-        "to": [PUBLIC],
+        "to": audience_of(community),
         "cc": [community.ap_id],
         "object": lock,
         "audience": community.ap_id,

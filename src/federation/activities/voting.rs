@@ -62,6 +62,10 @@ pub async fn apply(
     if community.local && value != 0 {
         // Someone banned from our community does not vote in it (withdrawing a vote is fine).
         crate::domain::moderation::check_not_banned(&mut tx, community.id, person.id).await?;
+        // Nor does someone outside a private community of ours.
+        if community.members_only {
+            crate::domain::membership::check_member(&mut tx, &community, person.id).await?;
+        }
     }
     store::posts::set_vote(&mut tx, post.id, person.id, value, Some(id.as_str())).await?;
     if relay && community.local {

@@ -59,6 +59,10 @@ pub struct Group {
     pub sensitive: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manually_approves_followers: Option<bool>,
+    /// Guildhall: posts are for accepted members only. Without it, a Group that approves
+    /// its followers is taken as private, as Lemmy (1.0) marks its private communities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members_only: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discoverable: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,6 +154,10 @@ impl Object for DbCommunity {
                 posting_restricted_to_mods: json.posting_restricted_to_mods.unwrap_or(false),
                 sensitive: json.sensitive.unwrap_or(false),
                 approval_required: json.manually_approves_followers.unwrap_or(false),
+                members_only: json
+                    .members_only
+                    .or(json.manually_approves_followers)
+                    .unwrap_or(false),
                 published: json
                     .published
                     .map(|t| t.timestamp_millis())
@@ -255,8 +263,9 @@ pub fn group_json(_state: &AppState, c: DbCommunity, topics: &[String]) -> Group
         }),
         posting_restricted_to_mods: Some(c.posting_restricted_to_mods),
         sensitive: Some(c.sensitive),
-        manually_approves_followers: Some(c.approval_required),
-        discoverable: Some(true),
+        manually_approves_followers: Some(c.approval_required || c.members_only),
+        members_only: Some(c.members_only),
+        discoverable: Some(!c.members_only),
         url: Some(c.ap_id.clone()),
         tag,
         published: Some(time_of(c.published)),

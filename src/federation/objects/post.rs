@@ -27,6 +27,24 @@ use url::Url;
 /// The public collection, in its full form (Lemmy 0.19 parses plain JSON and needs it).
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
+/// Who a community's posts and activities are addressed to: everyone (`as:Public`), or
+/// for a private community its followers, that is its members (as Lemmy 1.0 addresses a
+/// private community's content).
+pub fn audience_of(c: &DbCommunity) -> Vec<String> {
+    if c.members_only {
+        vec![followers_of(c)]
+    } else {
+        vec![PUBLIC.to_string()]
+    }
+}
+
+/// A community's followers collection.
+pub fn followers_of(c: &DbCommunity) -> String {
+    c.followers_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/followers", c.ap_id))
+}
+
 /// Whether an addressing list makes something public (`as:Public` and `Public` too).
 pub fn is_public(addresses: &[String]) -> bool {
     addresses
@@ -563,9 +581,9 @@ pub async fn post_json(conn: &mut sqlx::AnyConnection, p: DbPost) -> Result<Post
         },
         attributed_to: author.ap_id.clone(),
         to: if is_reply {
-            vec![PUBLIC.to_string()]
+            audience_of(&community)
         } else {
-            vec![community.ap_id.to_string(), PUBLIC.to_string()]
+            [vec![community.ap_id.to_string()], audience_of(&community)].concat()
         },
         cc: if is_reply { cc } else { vec![] },
         audience: Some(community.ap_id.clone()),

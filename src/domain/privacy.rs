@@ -1,0 +1,115 @@
+//! Private (members-only) communities (issue #6), the model Lemmy 1.0 uses: the community's
+//! profile is public and anyone may ask to join, but its posts and replies are shown, served
+//! and delivered to accepted members only. Who may read is decided here, once, for the
+//! client API, the HTML pages and signed ActivityPub fetches alike; and who may become a
+//! member from another instance (only from software that keeps the posts private).
+
+use crate::{
+    error::{AppError, AppResult},
+    federation::software,
+    state::AppState,
+    store::{self, communities::DbCommunity, people::DbPerson},
+};
+use sqlx::AnyConnection;
+use url::Url;
+
+/// Who asks to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader<'a> {
+    /// Nobody in particular: a visitor, an unsigned fetch.
+    Anyone,
+    /// A local person, logged in.
+    Person(&'a DbPerson),
+    /// An instance, by the actor that signed its fetch (Lemmy signs with its site actor,
+    /// we with our instance actor, Mastodon with a user).
+    Instance(&'a Url),
+}
+
+impl<'a> Reader<'a> {
+    /// A local person if there is one, else anyone.
+    pub fn person(p: Option<&'a DbPerson>) -> Self {
+        p.map_or(Reader::Anyone, Reader::Person)
+    }
+}
+
+/// Whether `reader` may see the posts of `community`.
+pub async fn may_read(
+    conn: &mut AnyConnection,
+    community: &DbCommunity,
+    reader: Reader<'_>,
+) -> AppResult<bool> {
+    if !community.members_only {
+        return Ok(true);
+    }
+    Ok(match reader {
+        Reader::Anyone => false,
+        Reader::Person(p) => {
+            store::communities::follow_state(conn, community.id, p.id)
+                .await?
+                .as_deref()
+                == Some("accepted")
+                || !store::communities::roles_of(conn, community.id, p.id)
+                    .await?
+                    .is_empty()
+        }
+        // Only the community's own instance answers for its members.
+        Reader::Instance(signer) => {
+            let origin = format!("{}/", signer.origin().ascii_serialization());
+            community.local
+                && store::communities::has_member_on(conn, community.id, &origin).await?
+        }
+    })
+}
+
+/// `may_read`, as an error: 403 `members_only`.
+pub async fn check_read(
+    conn: &mut AnyConnection,
+    community: &DbCommunity,
+    reader: Reader<'_>,
+) -> AppResult<()> {
+    if may_read(conn, community, reader).await? {
+        Ok(())
+    } else {
+        Err(members_only())
+    }
+}
+
+/// The error for someone who is not a member of a private community.
+pub fn members_only() -> AppError {
+    AppError::forbidden(
+        "members_only",
+        "this community is private: its posts are for its members",
+    )
+}
+
+/// Refuses (409 `cannot_keep_private`) to admit `person` to a private community of ours
+/// when their instance runs software not named in `federation.private_community_software`
+/// (asked by NodeInfo): it would show the community's posts to everyone. Local people, and
+/// public communities, pass.
+pub async fn check_keeps_private(
+    state: &AppState,
+    community: &DbCommunity,
+    person: &Url,
+    local: bool,
+) -> AppResult<()> {
+    if !community.members_only || !community.local || local {
+        return Ok(());
+    }
+    let domain = software::domain_of(person);
+    let accepted = &state.config.federation.private_community_software;
+    match software::of_instance(state, person).await {
+        Ok(sw) if software::is_accepted(&sw, accepted) => Ok(()),
+        Ok(sw) => Err(AppError::conflict(
+            "cannot_keep_private",
+            format!(
+                "{domain} runs {} {}, which does not keep a private community's posts \
+                 private; its people cannot join",
+                sw.name, sw.version
+            ),
+        )),
+        Err(e) => Err(AppError::conflict(
+            "cannot_keep_private",
+            format!("cannot tell whether {domain} keeps private posts private ({e})"),
+        )),
+    }
+}

@@ -1,0 +1,174 @@
+//! What software a remote instance runs, from its NodeInfo (`/.well-known/nodeinfo`, then the
+//! 2.x document it links), cached a day in `instance_software`. A private community asks
+//! before it admits a member from that instance.
+
+use super::client::check_url;
+use crate::{
+    error::{AppError, AppResult},
+    state::AppState,
+    store::{self, instances::Software},
+};
+use serde::Deserialize;
+use url::Url;
+
+/// NodeInfo documents are small; anything bigger is not one.
+const NODEINFO_MAX: usize = 64 * 1024;
+/// How long an answer is trusted.
+const FRESH_MS: i64 = 24 * 3600 * 1000;
+
+#[derive(Deserialize)]
+struct Discovery {
+    #[serde(default)]
+    links: Vec<Link>,
+}
+
+#[derive(Deserialize)]
+struct Link {
+    #[serde(default)]
+    rel: String,
+    #[serde(default)]
+    href: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NodeInfo {
+    software: SoftwareField,
+}
+
+#[derive(Deserialize)]
+struct SoftwareField {
+    name: String,
+    #[serde(default)]
+    version: String,
+}
+
+/// `host[:port]` of an actor id: the key instances are known by.
+pub fn domain_of(actor: &Url) -> String {
+    match (actor.host_str(), actor.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The software at `actor`'s instance: from the cache when fresh, else asked.
+pub async fn of_instance(state: &AppState, actor: &Url) -> AppResult<Software> {
+    let domain = domain_of(actor);
+    {
+        let mut conn = state.db.pool.acquire().await?;
+        if let Some(known) = store::instances::software(&mut conn, &domain).await?
+            && store::now_ms() - known.fetched_at < FRESH_MS
+        {
+            return Ok(known);
+        }
+    }
+    let base = Url::parse(&format!("{}://{domain}/", actor.scheme()))
+        .map_err(|_| AppError::Remote("actor id has no usable host".into()))?;
+    let discovery: Discovery = get_json(state, base.join(".well-known/nodeinfo").ok()).await?;
+    let href = discovery
+        .links
+        .iter()
+        .filter(|l| l.rel.starts_with("http://nodeinfo.diaspora.software/ns/schema/2."))
+        .filter_map(|l| l.href.as_deref())
+        .max() // 2.1 over 2.0 when both are linked
+        .ok_or_else(|| AppError::Remote(format!("{domain} links no NodeInfo 2.x")))?;
+    let href = Url::parse(href).map_err(|_| AppError::Remote("bad NodeInfo link".into()))?;
+    if href.host_str() != actor.host_str() {
+        return Err(AppError::Remote(format!(
+            "{domain}'s NodeInfo link points to another host"
+        )));
+    }
+    let info: NodeInfo = get_json(state, Some(href)).await?;
+    let name = info.software.name.to_lowercase();
+    let mut conn = state.db.write_conn().await?;
+    store::instances::set_software(&mut conn, &domain, &name, &info.software.version).await?;
+    Ok(Software {
+        name,
+        version: info.software.version,
+        fetched_at: store::now_ms(),
+    })
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    url: Option<Url>,
+) -> AppResult<T> {
+    let url = url.ok_or_else(|| AppError::Remote("bad NodeInfo address".into()))?;
+    let allow_private = state.config.federation.allow_private_addresses;
+    check_url(&url, allow_private).map_err(|m| AppError::forbidden("bad_url", m))?;
+    let mut res = state
+        .http
+        .get(url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| AppError::Remote(format!("NodeInfo: {}", e.without_url())))?;
+    if !res.status().is_success() {
+        return Err(AppError::Remote(format!("NodeInfo answered {}", res.status())));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| AppError::Remote(e.without_url().to_string()))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > NODEINFO_MAX {
+            return Err(AppError::Remote("NodeInfo document too large".into()));
+        }
+    }
+    serde_json::from_slice(&body).map_err(|e| AppError::Remote(format!("NodeInfo: {e}")))
+}
+
+/// Whether `software` is named by one of `accepted` ("name" or "name>=version").
+pub fn is_accepted(software: &Software, accepted: &[String]) -> bool {
+    accepted.iter().any(|rule| {
+        let (name, min) = match rule.split_once(">=") {
+            Some((n, v)) => (n.trim(), Some(v.trim())),
+            None => (rule.trim(), None),
+        };
+        name.eq_ignore_ascii_case(&software.name)
+            && min.is_none_or(|m| version_at_least(&software.version, m))
+    })
+}
+
+/// Compares the leading numbers of two versions: "1.0.0-beta.1" ≥ "0.20", "0.19.20" < "0.20".
+fn version_at_least(version: &str, min: &str) -> bool {
+    let nums = |v: &str| -> Vec<u64> {
+        v.split(|c: char| !c.is_ascii_digit() && c != '.')
+            .next()
+            .unwrap_or_default()
+            .split('.')
+            .map(|n| n.parse().unwrap_or(0))
+            .collect()
+    };
+    let (mut a, mut b) = (nums(version), nums(min));
+    let len = a.len().max(b.len());
+    a.resize(len, 0);
+    b.resize(len, 0);
+    a >= b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sw(name: &str, version: &str) -> Software {
+        Software {
+            name: name.into(),
+            version: version.into(),
+            fetched_at: 0,
+        }
+    }
+
+    #[test]
+    fn software_rules() {
+        let rules = vec!["guildhall".to_string(), "lemmy>=0.20".to_string()];
+        assert!(is_accepted(&sw("guildhall", "0.1.0"), &rules));
+        assert!(is_accepted(&sw("lemmy", "1.0.0-beta.1"), &rules));
+        assert!(is_accepted(&sw("lemmy", "0.20.0"), &rules));
+        assert!(!is_accepted(&sw("lemmy", "0.19.20"), &rules));
+        assert!(!is_accepted(&sw("mastodon", "4.3.0"), &rules));
+        assert!(!is_accepted(&sw("lemmy", ""), &rules));
+    }
+}
