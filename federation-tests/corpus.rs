@@ -152,8 +152,11 @@ async fn start_corpus_server() -> String {
 
 /// Handles one captured activity as the inbox would after verifying it.
 async fn handle(state: &AppState, file: &str) -> Result<Outcome, AppError> {
+    handle_json(state, serde_json::from_str(&asset(file)).unwrap()).await
+}
+
+async fn handle_json(state: &AppState, json: Value) -> Result<Outcome, AppError> {
     let data = federation_data(state).await;
-    let json: Value = serde_json::from_str(&asset(file)).unwrap();
     let actor = url::Url::parse(json["actor"].as_str().unwrap()).unwrap();
     let actor = find_or_fetch_actor(&actor, &data, false).await?;
     activities::dispatch(json, actor, &data).await
@@ -399,7 +402,17 @@ async fn a_follower_of_a_lemmy_community_sees_everything(b: Backend, version: &s
 
     // A community ban and its Undo (of a person we know: the voter).
     let banned_ap = target(&f("block-user"));
-    let block = handle(&state, &f("block-user")).await;
+    // The capture's ban ended a day after it was made: moved to tomorrow, so that the test
+    // says the same whatever the date.
+    let mut block_json: Value = serde_json::from_str(&asset(&f("block-user"))).unwrap();
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    for key in ["endTime", "expires"] {
+        if block_json["object"].get(key).is_some() {
+            block_json["object"][key] = Value::String(tomorrow.clone());
+        }
+    }
+    let block = handle_json(&state, block_json).await;
     let mut conn = state.db.pool.acquire().await.unwrap();
     match guildhall::store::people::find_by_ap_id(&mut conn, &banned_ap)
         .await

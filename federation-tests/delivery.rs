@@ -173,6 +173,43 @@ impl Remote {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// GETs `url` as ActivityPub JSON with a signature by `actor`; the status.
+    pub(crate) async fn signed_get(&self, url: &str, actor: &str) -> u16 {
+        let url = url::Url::parse(url).unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "accept",
+            HeaderValue::from_static("application/activity+json"),
+        );
+        sign_request(
+            &Method::GET,
+            &url,
+            &mut h,
+            None,
+            &format!("{actor}#main-key"),
+            &self.key,
+            SystemTime::now(),
+        )
+        .unwrap();
+        h.remove("host");
+        let r = client().get(url).headers(h).send().await.unwrap();
+        r.status().as_u16()
+    }
+
+    /// Serves a NodeInfo that names `software` at `version`.
+    pub(crate) fn runs(&self, software: &str, version: &str) {
+        let href = format!("{}/nodeinfo/2.1", self.base);
+        let links = json!({ "links": [{
+            "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": href }] });
+        self.serve("/.well-known/nodeinfo", links, Duration::ZERO, 0);
+        let info = json!({ "version": "2.1",
+            "software": { "name": software, "version": version },
+            "protocols": ["activitypub"], "openRegistrations": false,
+            "usage": { "users": {} }, "services": { "inbound": [], "outbound": [] },
+            "metadata": {} });
+        self.serve("/nodeinfo/2.1", info, Duration::ZERO, 0);
+    }
+
     pub(crate) fn count(&self, pred: impl Fn(&Value) -> bool) -> usize {
         self.received
             .lock()

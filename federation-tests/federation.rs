@@ -112,7 +112,7 @@ pub(crate) async fn wait_for_post(
 }
 
 /// Polls a thread until a reply matches `pred`.
-async fn wait_for_reply(
+pub(crate) async fn wait_for_reply(
     user: &User,
     post_id: i64,
     what: &str,

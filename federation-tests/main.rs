@@ -19,6 +19,7 @@ mod inbound;
 mod leadership;
 mod moderation;
 mod policy;
+mod privacy;
 mod process;
 mod signatures;
 mod store;

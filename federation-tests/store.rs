@@ -20,6 +20,7 @@ on_both_stores!(
     remote_upsert_never_overwrites_local_rows,
     sessions_open_resolve_and_close,
     remote_actors_from_real_servers_are_stored,
+    private_communities_know_their_members_by_instance,
 );
 
 fn account(name: &str) -> NewAccount {
@@ -306,6 +307,22 @@ async fn remote_actors_from_real_servers_are_stored(b: Backend) {
         0,
         "remote names do not take local ones"
     );
+    assert!(!row.members_only);
+    // Lemmy 1.0 marks a private community with `manuallyApprovesFollowers`; Guildhall says
+    // `membersOnly` itself, so an approval-only community of ours stays public.
+    let mut lemmy10: serde_json::Value =
+        serde_json::from_str(&asset("lemmy-1.0/group.json")).unwrap();
+    lemmy10["manuallyApprovesFollowers"] = serde_json::json!(true);
+    let private = DbCommunity::from_json(serde_json::from_value(lemmy10.clone()).unwrap(), &data)
+        .await
+        .unwrap();
+    assert!(private.members_only && private.approval_required);
+    lemmy10["membersOnly"] = serde_json::json!(false);
+    let approval_only = DbCommunity::from_json(serde_json::from_value(lemmy10).unwrap(), &data)
+        .await
+        .unwrap();
+    assert_eq!(approval_only.id, private.id);
+    assert!(!approval_only.members_only && approval_only.approval_required);
 
     for path in ["lemmy-1.0/person.json", "fedify/person.json"] {
         let json: Person = serde_json::from_str(&asset(path)).unwrap();
@@ -327,4 +344,97 @@ async fn remote_actors_from_real_servers_are_stored(b: Backend) {
     assert_eq!(err.code(), "local_object");
     let view = communities::view_local(&state, "woodwork").await.unwrap();
     assert_eq!(view.community.title, mine.title);
+}
+
+async fn private_communities_know_their_members_by_instance(b: Backend) {
+    use guildhall::domain::privacy::{Reader, may_read};
+    let (state, _db) = test_state(b, "").await;
+    let alice = user(&state, "alice").await;
+    let made = communities::create(
+        &state,
+        &alice.person,
+        NewCommunityInput {
+            private: true,
+            ..community("circle")
+        },
+    )
+    .await
+    .unwrap();
+    assert!(made.members_only && made.approval_required);
+    let mut conn = state.db.pool.acquire().await.unwrap();
+    let member = store::people::upsert(
+        &mut conn,
+        &NewPerson {
+            ap_id: "https://far.example/u/bob",
+            name: "bob",
+            display_name: None,
+            bio_html: None,
+            bio_source: None,
+            local: false,
+            inbox: "https://far.example/u/bob/inbox",
+            shared_inbox: None,
+            public_key: "-",
+            private_key: None,
+            published: 0,
+            updated: None,
+            actor_type: "Person",
+        },
+    )
+    .await
+    .unwrap();
+    store::communities::upsert_follower(&mut conn, made.id, member.id, "pending", None)
+        .await
+        .unwrap();
+    let far = url::Url::parse("https://far.example/actor").unwrap();
+    let near = url::Url::parse("https://far.example.evil/actor").unwrap();
+    assert!(
+        !may_read(&mut conn, &made, Reader::Instance(&far))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !may_read(&mut conn, &made, Reader::Person(&member))
+            .await
+            .unwrap()
+    );
+    store::communities::upsert_follower(&mut conn, made.id, member.id, "accepted", None)
+        .await
+        .unwrap();
+    assert!(
+        may_read(&mut conn, &made, Reader::Instance(&far))
+            .await
+            .unwrap()
+    );
+    assert!(
+        may_read(&mut conn, &made, Reader::Person(&member))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !may_read(&mut conn, &made, Reader::Instance(&near))
+            .await
+            .unwrap()
+    );
+    assert!(!may_read(&mut conn, &made, Reader::Anyone).await.unwrap());
+    assert!(
+        may_read(&mut conn, &made, Reader::Person(&alice.person))
+            .await
+            .unwrap(),
+        "the owner"
+    );
+    // Public again: anyone reads; approval stays as it was.
+    store::communities::set_members_only(&mut conn, made.id, false)
+        .await
+        .unwrap();
+    let open = store::communities::find_by_id(&mut conn, made.id)
+        .await
+        .unwrap();
+    assert!(!open.members_only && open.approval_required);
+    assert!(may_read(&mut conn, &open, Reader::Anyone).await.unwrap());
+    assert!(
+        store::communities::members_only_local(&mut conn)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

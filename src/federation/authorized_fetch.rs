@@ -119,6 +119,73 @@ pub async fn check_member_fetch(
         return Ok(());
     }
     let signer = verify(data, req).await?;
+    if community.local {
+        let mut conn = data.db.pool.acquire().await?;
+        return privacy::check_read(&mut conn, community, Reader::Instance(&signer)).await;
+    }
+    // A post of ours in someone else's private community: its home instance knows the
+    // members. Asked the way Lemmy asks (`followers?is_follower=`), with a signed GET.
+    match member_at_home(data, community, &signer).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(privacy::members_only()),
+        Err(e) => {
+            tracing::info!(community = %community.ap_id, error = %e, "cannot ask a private community about a member");
+            Err(privacy::members_only())
+        }
+    }
+}
+
+/// Whether the home instance of a remote private community says `signer`'s instance has
+/// a member (2xx to a signed GET of `followers?is_follower=signer`).
+async fn member_at_home(
+    data: &Data<AppState>,
+    community: &DbCommunity,
+    signer: &Url,
+) -> anyhow::Result<bool> {
+    let followers = crate::federation::objects::post::followers_of(community);
+    let mut url = Url::parse(&followers)?;
+    url.query_pairs_mut()
+        .append_pair("is_follower", signer.as_str());
+    super::client::check_url(&url, data.config.federation.allow_private_addresses)
+        .map_err(anyhow::Error::msg)?;
+    let key = signatures::parse_private_key(&data.instance_keys.private_key)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(
+        axum::http::header::ACCEPT,
+        axum::http::HeaderValue::from_static("application/activity+json"),
+    );
+    signatures::sign_request(
+        &Method::GET,
+        &url,
+        &mut headers,
+        None,
+        &format!("{}#main-key", data.instance_actor_url()),
+        &key,
+        std::time::SystemTime::now(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    headers.remove(axum::http::header::HOST);
+    let res = data.http.get(url).headers(headers).send().await?;
+    Ok(res.status().is_success())
+}
+
+/// For `followers?is_follower=ACTOR` on a private community of ours: a signed GET (401
+/// otherwise) asking whether ACTOR's instance has a member; the answer is the status.
+pub async fn check_is_follower_query(
+    data: &Data<AppState>,
+    req: &Parts,
+    community: &DbCommunity,
+    asked: &Url,
+) -> Result<(), AppError> {
+    if community.members_only {
+        verify(data, req).await?;
+    }
+    let origin = format!("{}/", asked.origin().ascii_serialization());
     let mut conn = data.db.pool.acquire().await?;
-    privacy::check_read(&mut conn, community, Reader::Instance(&signer)).await
+    if crate::store::communities::has_member_on(&mut conn, community.id, &origin).await? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("follower"))
+    }
 }

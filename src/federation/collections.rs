@@ -1,10 +1,13 @@
 //! Collections of local actors: outbox, followers, featured, moderators. Outbox and featured
 //! are empty until posts exist (federation issue); followers and moderators are real.
 
-use super::{ap_response, authorized_fetch::check_member_fetch};
+use super::{
+    ap_response,
+    authorized_fetch::{check_is_follower_query, check_member_fetch},
+};
+use crate::{error::AppError, state::AppState, store};
 use activitypub_federation::config::Data;
 use axum::http::request::Parts;
-use crate::{error::AppError, state::AppState, store};
 use axum::{
     Router,
     extract::{Path, State},
@@ -135,11 +138,23 @@ async fn community_featured(
     ))
 }
 
+#[derive(serde::Deserialize)]
+struct FollowersQuery {
+    /// Lemmy asks whether this actor's instance has a member of a private community.
+    is_follower: Option<Url>,
+}
+
 async fn community_followers(
-    State(state): State<AppState>,
+    data: Data<AppState>,
     Path(name): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<FollowersQuery>,
+    req: Parts,
 ) -> Result<Response, AppError> {
-    let c = local_community(&state, &name).await?;
+    let state: &AppState = &data;
+    let c = local_community(state, &name).await?;
+    if let Some(asked) = &q.is_follower {
+        check_is_follower_query(&data, &req, &c, asked).await?;
+    }
     let mut conn = state.db.pool.acquire().await?;
     let total = store::communities::follower_count(&mut conn, c.id).await?;
     Ok(ap_response(&CountedCollection {

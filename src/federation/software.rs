@@ -68,7 +68,10 @@ pub async fn of_instance(state: &AppState, actor: &Url) -> AppResult<Software> {
     let href = discovery
         .links
         .iter()
-        .filter(|l| l.rel.starts_with("http://nodeinfo.diaspora.software/ns/schema/2."))
+        .filter(|l| {
+            l.rel
+                .starts_with("http://nodeinfo.diaspora.software/ns/schema/2.")
+        })
         .filter_map(|l| l.href.as_deref())
         .max() // 2.1 over 2.0 when both are linked
         .ok_or_else(|| AppError::Remote(format!("{domain} links no NodeInfo 2.x")))?;
@@ -104,7 +107,10 @@ async fn get_json<T: serde::de::DeserializeOwned>(
         .await
         .map_err(|e| AppError::Remote(format!("NodeInfo: {}", e.without_url())))?;
     if !res.status().is_success() {
-        return Err(AppError::Remote(format!("NodeInfo answered {}", res.status())));
+        return Err(AppError::Remote(format!(
+            "NodeInfo answered {}",
+            res.status()
+        )));
     }
     let mut body = Vec::new();
     while let Some(chunk) = res

@@ -301,9 +301,7 @@ pub async fn has_member_on(
 }
 
 /// Our private communities (a handful on any instance).
-pub async fn members_only_local(
-    conn: &mut AnyConnection,
-) -> Result<Vec<DbCommunity>, sqlx::Error> {
+pub async fn members_only_local(conn: &mut AnyConnection) -> Result<Vec<DbCommunity>, sqlx::Error> {
     let sql = concat!(
         "SELECT ",
         community_columns!(),

@@ -325,12 +325,11 @@ pub async fn software(
     conn: &mut AnyConnection,
     domain: &str,
 ) -> Result<Option<Software>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT name, version, fetched_at FROM instance_software WHERE domain = $1",
-    )
-    .bind(domain)
-    .fetch_optional(conn)
-    .await?;
+    let row =
+        sqlx::query("SELECT name, version, fetched_at FROM instance_software WHERE domain = $1")
+            .bind(domain)
+            .fetch_optional(conn)
+            .await?;
     row.map(|r| {
         Ok(Software {
             name: r.try_get("name")?,

@@ -1,0 +1,300 @@
+//! A private (members-only) community between real Guildhall processes: members on three
+//! instances (alpha hosts it; beta and gamma), a member on Lemmy 1.0 and an applicant on
+//! Mastodon (both played by this test's remote instance, with their NodeInfo). The posts
+//! reach members only, travel addressed to the members only, and are served only to a
+//! signed fetch by an instance with a member.
+
+use crate::{
+    delivery::start_remote,
+    federation::{User, wait_follow_accepted, wait_for_post, wait_for_reply},
+    support::{
+        poll_until,
+        process::{TestServer, client},
+    },
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(60);
+const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+async fn waiting(user: &User, community: &str) -> usize {
+    user.get(&format!("/communities/{community}/pending")).await["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+async fn status(url: &str, accept: &str) -> u16 {
+    client()
+        .get(url)
+        .header("accept", accept)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_community_keeps_its_posts_among_its_members_on_three_instances() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let beta = TestServer::start_named("beta.test", "", "").await;
+    let gamma = TestServer::start_named("gamma.test", "", "").await;
+    let lemmy = start_remote(Duration::ZERO).await;
+    lemmy.runs("lemmy", "1.0.0-beta.1");
+    let masto = start_remote(Duration::ZERO).await;
+    masto.runs("mastodon", "4.3.2");
+
+    let alice = User::create(&alpha, "alice").await;
+    let made = alice
+        .post(
+            "/communities",
+            json!({ "name": "circle", "title": "Inner circle", "private": true }),
+        )
+        .await;
+    assert_eq!(
+        (&made["private"], &made["approval_required"]),
+        (&json!(true), &json!(true)),
+        "{made}"
+    );
+    let group = format!("{}/c/circle", alpha.base_url);
+    let handle = format!("circle@alpha.test:{}", alpha.port);
+    let actor: Value = alpha
+        .get("/c/circle", "application/activity+json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(actor["manuallyApprovesFollowers"], true, "{actor}");
+    assert_eq!(actor["membersOnly"], true, "{actor}");
+
+    // Bob (beta) and Carol (gamma) ask to join, and so do a Lemmy 1.0 user and a Mastodon
+    // user. Dave, on beta too, does not.
+    let bob = User::create(&beta, "bob").await;
+    let dave = User::create(&beta, "dave").await;
+    let carol = User::create(&gamma, "carol").await;
+    for u in [&bob, &carol] {
+        let c = u.get(&format!("/resolve?q=!{handle}")).await;
+        assert_eq!(c["private"], true, "a private community is marked so: {c}");
+        u.post(&format!("/communities/{handle}/follow"), json!({}))
+            .await;
+    }
+    lemmy.follow(&alpha, &group, 1).await;
+    masto.follow(&alpha, &group, 1).await;
+    let lemmy_user = format!("{}/users/1", lemmy.base);
+    let masto_user = format!("{}/users/1", masto.base);
+    poll_until(WAIT, "four people waiting", || async {
+        (waiting(&alice, "circle").await == 4).then_some(())
+    })
+    .await;
+
+    // Alice admits the three whose software keeps private posts private; Mastodon's would
+    // show them to everyone, so its user cannot be admitted.
+    for person in [
+        format!("{}/u/bob", beta.base_url),
+        format!("{}/u/carol", gamma.base_url),
+        lemmy_user.clone(),
+    ] {
+        alice
+            .post(
+                "/communities/circle/pending",
+                json!({ "person": person, "accept": true }),
+            )
+            .await;
+    }
+    let (s, v) = alice
+        .call(
+            Method::POST,
+            "/communities/circle/pending",
+            Some(json!({ "person": masto_user, "accept": true })),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (409, Some("cannot_keep_private")),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("mastodon"), "{v}");
+    assert_eq!(
+        waiting(&alice, "circle").await,
+        1,
+        "still waiting, not admitted"
+    );
+    wait_follow_accepted(&bob, &handle).await;
+    wait_follow_accepted(&carol, &handle).await;
+
+    // A post reaches the members on beta and gamma.
+    let post = alice
+        .post(
+            "/communities/circle/posts",
+            json!({ "title": "Plans for the guild", "body": "For members only." }),
+        )
+        .await;
+    let post_ap = post["ap_id"].as_str().unwrap().to_string();
+    let post_id = post["id"].as_i64().unwrap();
+    let at_beta = wait_for_post(&bob, &handle, "the post at beta", |p| {
+        p["ap_id"] == *post_ap
+    })
+    .await;
+    let at_gamma = wait_for_post(&carol, &handle, "the post at gamma", |p| {
+        p["ap_id"] == *post_ap
+    })
+    .await;
+
+    // Bob replies from beta. Gamma fetches the reply from beta, which serves it because
+    // alpha (asked `followers?is_follower=`) says gamma has a member.
+    bob.post(
+        &format!("/posts/{}/replies", at_beta["id"]),
+        json!({ "body": "Count me in" }),
+    )
+    .await;
+    wait_for_reply(
+        &carol,
+        at_gamma["id"].as_i64().unwrap(),
+        "bob's reply at gamma",
+        |r| {
+            r["body_html"]
+                .as_str()
+                .is_some_and(|b| b.contains("Count me in"))
+        },
+    )
+    .await;
+
+    // On the wire, to the Lemmy member: addressed to the members, nothing public, no bare
+    // object for Mastodon-style boosts.
+    poll_until(WAIT, "the reply at the Lemmy member", || async {
+        (lemmy.count(|v| v.to_string().contains("Count me in")) == 1).then_some(())
+    })
+    .await;
+    let received: Vec<Value> = lemmy
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, v)| v.clone())
+        .collect();
+    let announces: Vec<&Value> = received
+        .iter()
+        .filter(|v| v["type"] == "Announce")
+        .collect();
+    assert!(announces.len() >= 2, "{received:?}");
+    for a in &announces {
+        assert!(!a.to_string().contains(PUBLIC), "nothing public: {a}");
+        assert_eq!(a["to"], json!([format!("{group}/followers")]), "{a}");
+        assert_ne!(a["object"]["type"], "Page", "no bare object: {a}");
+    }
+    let create = announces
+        .iter()
+        .find(|a| a["object"]["object"]["id"] == *post_ap)
+        .expect("the post's Announce");
+    assert_eq!(
+        create["object"]["object"]["to"],
+        json!([group, format!("{group}/followers")])
+    );
+    let create_id = create["object"]["id"].as_str().unwrap().to_string();
+
+    // The Mastodon instance got nothing at all.
+    assert_eq!(
+        masto.count(|_| true),
+        0,
+        "{:?}",
+        masto.received.lock().unwrap()
+    );
+
+    // Fetching: unsigned is refused (401), a signature by an instance without members too
+    // (403); an instance with a member gets it.
+    let outbox = format!("{group}/outbox");
+    for url in [&post_ap, &create_id, &outbox, &format!("{post_ap}/context")] {
+        assert_eq!(status(url, "application/activity+json").await, 401, "{url}");
+        assert_eq!(masto.signed_get(url, &masto_user).await, 403, "{url}");
+        assert_eq!(lemmy.signed_get(url, &lemmy_user).await, 200, "{url}");
+    }
+    let is_follower = |who: &str| format!("{group}/followers?is_follower={who}");
+    assert_eq!(
+        lemmy
+            .signed_get(&is_follower(&lemmy_user), &lemmy_user)
+            .await,
+        200
+    );
+    assert_eq!(
+        masto
+            .signed_get(&is_follower(&masto_user), &masto_user)
+            .await,
+        404
+    );
+    assert_eq!(
+        status(&is_follower(&lemmy_user), "application/activity+json").await,
+        401
+    );
+
+    // People: Dave on beta sees neither the feed nor the thread; nor does an anonymous
+    // visitor at alpha, by API or in HTML. Alice does.
+    let (s, v) = dave
+        .call(Method::GET, &format!("/communities/{handle}/posts"), None)
+        .await;
+    assert_eq!((s, v["error"].as_str()), (403, Some("members_only")), "{v}");
+    let (s, _) = dave
+        .call(Method::GET, &format!("/posts/{}", at_beta["id"]), None)
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = dave
+        .call(
+            Method::POST,
+            &format!("/posts/{}/vote", at_beta["id"]),
+            Some(json!({ "value": 1 })),
+        )
+        .await;
+    assert_eq!(s, 404, "no voting on what one cannot see");
+    let api = format!("{}/api/v1", alpha.base_url);
+    assert_eq!(
+        status(
+            &format!("{api}/communities/circle/posts"),
+            "application/json"
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        status(&format!("{api}/posts/{post_id}"), "application/json").await,
+        404
+    );
+    assert_eq!(
+        status(
+            &format!("{api}/communities/circle/modlog"),
+            "application/json"
+        )
+        .await,
+        403
+    );
+    let page = alpha
+        .get("/c/circle", "text/html")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("private") && !page.contains("Plans for the guild"),
+        "{page}"
+    );
+    assert_eq!(
+        status(&format!("{}/thread/{post_id}", alpha.base_url), "text/html").await,
+        404
+    );
+    let instance_log = alice.get("/modlog").await;
+    assert!(
+        !instance_log.to_string().contains(&group),
+        "a private community's log is not in the instance's: {instance_log}"
+    );
+    let feed = alice.get("/communities/circle/posts").await;
+    assert_eq!(feed["items"].as_array().unwrap().len(), 1, "{feed}");
+    assert_eq!(
+        alice.get("/communities/circle/modlog").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3,
+        "three members admitted"
+    );
+}
