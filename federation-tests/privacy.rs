@@ -71,7 +71,7 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
     assert_eq!(actor["membersOnly"], true, "{actor}");
 
     // Bob (beta) and Carol (gamma) ask to join, and so do a Lemmy 1.0 user and a Mastodon
-    // user. Dave, on beta too, does not.
+    // user. Dave, on beta too, is not admitted.
     let bob = User::create(&beta, "bob").await;
     let dave = User::create(&beta, "dave").await;
     let carol = User::create(&gamma, "carol").await;
@@ -124,6 +124,27 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
     );
     wait_follow_accepted(&bob, &handle).await;
     wait_follow_accepted(&carol, &handle).await;
+
+    // Dave asks too, and waits. Moderators are told who would be the first member from
+    // their instance (their admins could then read the community).
+    dave.post(&format!("/communities/{handle}/follow"), json!({}))
+        .await;
+    let dave_id = format!("{}/u/dave", beta.base_url);
+    let pending = poll_until(WAIT, "dave waiting", || async {
+        let p = alice.get("/communities/circle/pending").await;
+        (p["items"].as_array().unwrap().len() == 2).then_some(p)
+    })
+    .await;
+    let first_from = |who: &str| {
+        pending["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["ap_id"] == who)
+            .map(|f| f["new_instance"].clone())
+    };
+    assert_eq!(first_from(&dave_id), Some(json!(false)), "{pending}");
+    assert_eq!(first_from(&masto_user), Some(json!(true)), "{pending}");
 
     // A post reaches the members on beta and gamma.
     let post = alice
@@ -296,5 +317,41 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
             .len(),
         3,
         "three members admitted"
+    );
+
+    // Made public, then private again: the members' instances hear it (Update of the
+    // Group), and what anyone may read follows.
+    for private in [false, true] {
+        let (s, v) = alice
+            .call(
+                Method::PATCH,
+                "/communities/circle",
+                Some(json!({ "private": private })),
+            )
+            .await;
+        assert_eq!((s, &v["private"]), (200, &json!(private)), "{v}");
+        poll_until(WAIT, "beta hears of the change", || async {
+            let c = bob.get(&format!("/resolve?q=!{handle}")).await;
+            (c["private"] == private).then_some(())
+        })
+        .await;
+        let anyone = status(
+            &format!("{api}/communities/circle/posts"),
+            "application/json",
+        )
+        .await;
+        assert_eq!(anyone, if private { 403 } else { 200 });
+    }
+    let (s, v) = alice
+        .call(
+            Method::PATCH,
+            "/communities/circle",
+            Some(json!({ "approval_required": false })),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (422, Some("private_needs_approval")),
+        "{v}"
     );
 }

@@ -5,7 +5,7 @@
 use super::moderation::require_local_moderator;
 use crate::{
     error::{AppError, AppResult},
-    federation::activities::{following, send},
+    federation::activities::{create, following, send},
     state::AppState,
     store::{
         self,
@@ -95,7 +95,12 @@ pub async fn update_settings(
     settings.newcomer_limits = patch.newcomer_limits.unwrap_or(settings.newcomer_limits);
     settings.modlog_anonymous = patch.modlog_anonymous.unwrap_or(settings.modlog_anonymous);
     store::settings::set(&mut tx, community.id, settings).await?;
+    if patch.private.is_some() || patch.approval_required.is_some() {
+        let changed = store::communities::find_by_id(&mut tx, community.id).await?;
+        create::send_group_update(&mut tx, state, &changed).await?;
+    }
     tx.commit().await?;
+    send::wake(state);
     Ok(())
 }
 
@@ -155,7 +160,16 @@ pub async fn pending(
     local_only(community)?;
     let mut conn = state.db.pool.acquire().await?;
     require_local_moderator(&mut conn, community, moderator, "see who waits to join").await?;
-    Ok(store::communities::followers_in_state(&mut conn, community.id, "pending").await?)
+    let mut waiting =
+        store::communities::followers_in_state(&mut conn, community.id, "pending").await?;
+    for f in waiting.iter_mut().filter(|f| !f.local) {
+        let origin = url::Url::parse(&f.ap_id)
+            .map(|u| format!("{}/", u.origin().ascii_serialization()))
+            .unwrap_or_default();
+        f.new_instance =
+            !store::communities::has_member_on(&mut conn, community.id, &origin).await?;
+    }
+    Ok(waiting)
 }
 
 /// A moderator accepts (or turns away) someone waiting to join. Logged.

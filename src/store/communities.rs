@@ -334,6 +334,10 @@ pub struct Follower {
     pub inbox: String,
     pub follow_id: Option<String>,
     pub state: String,
+    /// Nobody from this person's instance is a member yet: admitting them lets that
+    /// instance's admins read a private community (filled in for moderators by
+    /// `domain::membership::pending`).
+    pub new_instance: bool,
 }
 
 /// A community's followers in `state` (`pending`, `accepted`), oldest first.
@@ -361,6 +365,7 @@ pub async fn followers_in_state(
                 inbox: r.try_get("inbox")?,
                 follow_id: r.try_get("follow_id")?,
                 state: r.try_get("state")?,
+                new_instance: false,
             })
         })
         .collect()

@@ -83,12 +83,18 @@ async fn render(state: &AppState, viewer: &Viewer, id: i64) -> AppResult<Respons
         for f in &waiting {
             let _ = write!(
                 body,
-                "<li>{who} <form class=\"inline\" method=\"post\" \
+                "<li>{who}{warn} <form class=\"inline\" method=\"post\" \
                  action=\"/community/{id}/moderation/member\">\
                  <input type=\"hidden\" name=\"person\" value=\"{who}\">\
                  <button name=\"accept\" value=\"true\">Accept</button> \
                  <button name=\"accept\" value=\"false\">Turn away</button></form></li>",
                 who = escape(&f.ap_id),
+                warn = if f.new_instance && c.members_only {
+                    " <strong>(the first member from that instance: its admins will be able \
+                     to read this private community)</strong>"
+                } else {
+                    ""
+                },
             );
         }
         body.push_str("</ul></section>");

@@ -36,11 +36,13 @@ pub async fn receive(
         )
     {
         let object_id = url_field(&json, "object")?;
-        if &object_id == actor.ap_id() {
+        // Its own profile, or (Lemmy) a Group updated by a moderator on the group's own
+        // instance. Either way what counts is what the origin serves, not what is embedded.
+        if &object_id == actor.ap_id() || same_origin(&object_id, actor.ap_id()).is_ok() {
             find_or_fetch_actor(&object_id, data, true).await?;
             return Ok(Outcome::Done);
         }
-        return Ok(Outcome::Ignored); // Update(Group) by a moderator: the governance issue
+        return Ok(Outcome::Ignored);
     }
     let ActorRef::Person(author) = actor else {
         return Ok(Outcome::Ignored);
@@ -252,6 +254,41 @@ pub async fn send(
         community,
         &activity,
         bare.as_ref(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Tells a local community's followers that its Group changed (made private or public,
+/// approval of members on or off): `Update` by the community itself, which receivers
+/// answer by fetching the Group again. Runs in the caller's transaction.
+pub async fn send_group_update(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    community: &DbCommunity,
+) -> Result<(), AppError> {
+    let group =
+        crate::federation::objects::group::local_group_json(state, &mut *conn, community.clone())
+            .await?;
+    let group = serde_json::to_value(&group).map_err(|e| AppError::Internal(e.into()))?;
+    let update = json!({
+        "id": state.new_id("activities/update"),
+        "type": "Update",
+        "actor": community.ap_id,
+        "to": [crate::federation::objects::post::PUBLIC],
+        "cc": [crate::federation::objects::post::followers_of(community)],
+        "object": group,
+    });
+    send::queue(
+        conn,
+        &update,
+        send::Delivery {
+            signer: community.ap_id.as_str(),
+            inboxes: vec![],
+            followers_of: Some(community.id),
+            community_id: None,
+            in_outbox: false,
+        },
     )
     .await?;
     Ok(())
