@@ -184,6 +184,12 @@ async fn html_forms_take_part_and_refuse_other_sites(b: Backend) {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let thread = page(&state, &format!("/thread/{post_id}"), &cookie).await;
     assert!(thread.body.contains("Edited title") && thread.body.contains("New text"));
+    // The edit form (with the source) is the author's only.
+    let mine = page(&state, &format!("/thread/{post_id}/edit"), &cookie).await;
+    assert!(mine.body.contains("New text"), "{}", mine.body);
+    let theirs = anonymous_page(&state, &format!("/thread/{post_id}/edit")).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    assert!(!theirs.body.contains("New text"));
     // Alice moderates her community: she locks the thread (no more replies), then unlocks it.
     assert!(thread.body.contains("Lock thread"), "{}", thread.body);
     let r = form(
