@@ -29,6 +29,7 @@ async fn a_rotation_hands_the_facilitator_role_over_across_instances() {
             json!({ "name": "woodwork", "title": "Green woodworking" }),
         )
         .await;
+    carol.post("/communities/woodwork/follow", json!({})).await;
     let handle = format!("woodwork@alpha.test:{}", alpha.port);
     let alice_id = format!("{}/u/alice", alpha.base_url);
     let bob = User::create(&beta, "bob").await;
@@ -123,6 +124,122 @@ async fn a_rotation_hands_the_facilitator_role_over_across_instances() {
             .iter()
             .any(|e| e["action"] == "rotate" && e["person"] == bob_id.as_str()),
         "{on_beta}"
+    );
+
+    // Members hear of every hand-over: carol here, bob on beta (from the community's Add).
+    let to_bob = |n: &Value, name: &str| {
+        n["items"].as_array().unwrap().iter().any(|i| {
+            i["kind"] == "handover"
+                && i["body"].as_str().is_some_and(|b| {
+                    b.starts_with(&format!(
+                        "{name} is now the facilitator of Green woodworking"
+                    ))
+                })
+        })
+    };
+    let here = carol.get("/notices").await;
+    assert!(here["unread"].as_i64().unwrap() >= 3, "{here}");
+    assert!(
+        to_bob(&here, &format!("bob@beta.test:{}", beta.port)),
+        "{here}"
+    );
+    poll_until(WAIT, "bob's notice on beta", || async {
+        to_bob(&bob.get("/notices").await, "bob").then_some(())
+    })
+    .await;
+    let read = carol.post("/notices/read", json!({})).await;
+    assert!(read["marked"].as_u64().unwrap() >= 3, "{read}");
+    assert_eq!(carol.get("/notices").await["unread"], 0);
+    let anonymous = alpha.get("/api/v1/notices", "application/json").await;
+    assert_eq!(anonymous.status(), 401, "notices are their reader's own");
+
+    // Swapping terms: alice (facilitating) asks carol, who accepts and takes the term now.
+    alice
+        .post(
+            "/communities/woodwork/leadership",
+            json!({ "model": "rotational", "term_secs": 3600,
+                    "roster": ["alice", "carol", bob_id] }),
+        )
+        .await;
+    let carol_id = format!("{}/u/carol", alpha.base_url);
+    let (s, asked) = alice
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/leadership/swap",
+            Some(json!({ "with": "carol" })),
+        )
+        .await;
+    assert_eq!(s, 202, "{asked}");
+    assert_eq!(asked["status"], "proposed", "{asked}");
+    let shown = alice.get("/communities/woodwork/leadership").await;
+    assert_eq!(shown["swaps"][0]["person"], carol_id.as_str(), "{shown}");
+    let erin = User::create(&alpha, "erin").await;
+    let (s, v) = erin
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/leadership/swap",
+            Some(json!({ "with": "alice" })),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (403, Some("not_on_roster")),
+        "{v}"
+    );
+    let (s, _) = erin
+        .call(
+            reqwest::Method::POST,
+            &format!("/proposals/{}", asked["proposal"]),
+            Some(json!({ "approve": true })),
+        )
+        .await;
+    assert_eq!(
+        s, 403,
+        "only the person asked, or a moderator, accepts a swap"
+    );
+    carol
+        .post(
+            &format!("/proposals/{}", asked["proposal"]),
+            json!({ "approve": true }),
+        )
+        .await;
+    let l = alice.get("/communities/woodwork/leadership").await;
+    assert_eq!(l["roster"], json!([carol_id, alice_id, bob_id]), "{l}");
+    assert_eq!(l["facilitators"], json!([carol_id]), "{l}");
+    assert_eq!(l["swaps"], json!([]), "{l}");
+
+    // Carol swaps with bob, who lives on beta: a moderator accepts for him, and beta sees
+    // the term pass to bob.
+    let (s, asked) = carol
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/leadership/swap",
+            Some(json!({ "with": bob_id })),
+        )
+        .await;
+    assert_eq!(s, 202, "{asked}");
+    alice
+        .post(
+            &format!("/proposals/{}", asked["proposal"]),
+            json!({ "approve": true }),
+        )
+        .await;
+    let l = alice.get("/communities/woodwork/leadership").await;
+    assert_eq!(l["roster"], json!([bob_id, alice_id, carol_id]), "{l}");
+    poll_until(WAIT, "beta sees the swapped term go to bob", || async {
+        (facilitators(&bob, &handle).await == json!([bob_id])).then_some(())
+    })
+    .await;
+    let log = alice.get("/communities/woodwork/modlog").await;
+    assert_eq!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "swap_terms")
+            .count(),
+        2,
+        "{log}"
     );
 }
 

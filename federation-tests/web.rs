@@ -184,6 +184,12 @@ async fn html_forms_take_part_and_refuse_other_sites(b: Backend) {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let thread = page(&state, &format!("/thread/{post_id}"), &cookie).await;
     assert!(thread.body.contains("Edited title") && thread.body.contains("New text"));
+    let notices = page(&state, "/notices", &cookie).await;
+    assert!(notices.body.contains("<h1>Notices</h1>") && notices.body.contains("Nothing yet"));
+    assert_eq!(
+        anonymous_page(&state, "/notices").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     // The edit form (with the source) is the author's only.
     let mine = page(&state, &format!("/thread/{post_id}/edit"), &cookie).await;
     assert!(mine.body.contains("New text"), "{}", mine.body);

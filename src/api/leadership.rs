@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/communities/{handle}/leadership", get(show).post(set))
         .route("/communities/{handle}/leadership/pass", post(pass))
+        .route("/communities/{handle}/leadership/swap", post(swap))
         .route("/communities/{handle}/proposals", get(proposals))
         .route("/proposals/{id}", post(decide))
 }
@@ -33,6 +34,8 @@ pub struct LeadershipJson {
     pub leadership: store::leadership::Leadership,
     pub roster: Vec<String>,
     pub facilitators: Vec<String>,
+    /// Open requests to swap terms (`proposed_by` asks `person`).
+    pub swaps: Vec<Proposal>,
 }
 
 async fn show(
@@ -52,10 +55,16 @@ async fn show(
         .into_iter()
         .map(|h| h.ap_id)
         .collect();
+    let swaps = store::leadership::open_proposals(&mut conn, c.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.action == "swap")
+        .collect();
     Ok(Json(LeadershipJson {
         leadership,
         roster,
         facilitators,
+        swaps,
     }))
 }
 
@@ -90,6 +99,29 @@ async fn pass(
     };
     leadership::pass_on(&state, &user.person, &c).await?;
     show(State(state), Path(handle)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwapInput {
+    /// The other person on the roster: ActivityPub id or local username.
+    with: String,
+}
+
+/// Someone on the roster asks to swap terms: 202 with the proposal, which the other person
+/// (or a moderator) approves with `POST /proposals/{id}`.
+async fn swap(
+    State(state): State<AppState>,
+    Auth(user, _): Auth,
+    Path(handle): Path<String>,
+    ApiJson(input): ApiJson<SwapInput>,
+) -> AppResult<Response> {
+    let c = {
+        let mut conn = state.db.pool.acquire().await?;
+        community_by_handle(&mut conn, &handle).await?
+    };
+    let proposal = leadership::ask_swap(&state, &user.person, &c, &input.with).await?;
+    Ok((StatusCode::ACCEPTED, Json(Change::Proposed { proposal })).into_response())
 }
 
 #[derive(Serialize)]

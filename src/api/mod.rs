@@ -6,6 +6,7 @@ pub mod admin;
 pub mod communities;
 pub mod invitations;
 pub mod leadership;
+pub mod notices;
 pub mod posts;
 pub mod reports;
 
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(leadership::router())
         .merge(invitations::router())
         .merge(reports::router())
+        .merge(notices::router())
         .route("/openapi.json", get(openapi))
         .fallback(|| async { AppError::NotFound("endpoint") });
     Router::new().nest("/api/v1", api)

@@ -215,7 +215,33 @@ async fn hand_over(
         )
         .await?;
     }
-    log(conn, community, None, "rotate", Some(to), None).await
+    let to = store::people::find_by_id(conn, to).await?;
+    notify_handover(conn, community, &to).await?;
+    log(conn, community, None, "rotate", Some(to.id), None).await
+}
+
+/// Tells the community's members here that `to` now facilitates it (a rotation's hand-over,
+/// here or, for a remote community, as its Add arrives).
+pub async fn notify_handover(
+    conn: &mut AnyConnection,
+    community: &DbCommunity,
+    to: &DbPerson,
+) -> AppResult<()> {
+    let who = if to.local {
+        to.name.clone()
+    } else {
+        format!(
+            "{}@{}",
+            to.name,
+            crate::federation::software::domain_of(&to.ap_id)
+        )
+    };
+    let body = format!(
+        "{who} is now the facilitator of {}: the role passed on by rotation.",
+        community.title
+    );
+    store::notices::notify_members(conn, community.id, "handover", &body).await?;
+    Ok(())
 }
 
 /// Passes the facilitator role on in every rotational community whose term is over.
@@ -294,6 +320,95 @@ pub async fn pass_on(
     rotate(state, community.id).await
 }
 
+/// Someone on a rotation's roster asks to swap places — and so terms — with another person
+/// on it (to skip a term, `pass_on`). A proposal that the other person (if they are on this
+/// instance) or a moderator approves; returns its id.
+pub async fn ask_swap(
+    state: &AppState,
+    person: &DbPerson,
+    community: &DbCommunity,
+    with: &str,
+) -> AppResult<i64> {
+    let mut tx = state.db.begin().await?;
+    let lead = store::leadership::get(&mut tx, community.id).await?;
+    if lead.model != "rotational" || !community.local {
+        return Err(AppError::invalid(
+            "not_rotational",
+            "this community does not rotate",
+        ));
+    }
+    let roster = store::leadership::roster(&mut tx, community.id).await?;
+    let other = person_by_ref(&mut tx, with).await?;
+    let on = |id: i64| roster.iter().any(|(r, _)| *r == id);
+    if !on(person.id) {
+        return Err(AppError::forbidden(
+            "not_on_roster",
+            "only someone on the roster swaps terms",
+        ));
+    }
+    if !on(other.id) || other.id == person.id {
+        return Err(AppError::invalid(
+            "not_on_roster",
+            "swap with someone else on the roster",
+        ));
+    }
+    let id = store::leadership::propose(
+        &mut tx,
+        community.id,
+        "swap",
+        Some(other.id),
+        None,
+        person.id,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// An approved swap: the two change places on the roster; if one of them holds the current
+/// term, it passes to the other now (federated and noticed like any hand-over).
+async fn swap_places(
+    state: &AppState,
+    community: &DbCommunity,
+    asked_by: i64,
+    with: &str,
+) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    let other = person_by_ref(&mut tx, with).await?;
+    let mut roster: Vec<i64> = store::leadership::roster(&mut tx, community.id)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let at = |id: i64| roster.iter().position(|r| *r == id);
+    let (Some(i), Some(j)) = (at(asked_by), at(other.id)) else {
+        return Err(AppError::invalid(
+            "not_on_roster",
+            "one of the two is no longer on the roster",
+        ));
+    };
+    roster.swap(i, j);
+    store::leadership::set_roster(&mut tx, community.id, &roster).await?;
+    for (from, to) in [(asked_by, other.id), (other.id, asked_by)] {
+        if store::communities::has_role(&mut tx, community.id, from, "facilitator").await? {
+            hand_over(&mut tx, state, community, Some(from), to).await?;
+            break;
+        }
+    }
+    log(
+        &mut tx,
+        community,
+        Some(asked_by),
+        "swap_terms",
+        Some(other.id),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    send::wake(state);
+    Ok(())
+}
+
 /// A community's open proposals, for its moderators.
 pub async fn proposals(
     state: &AppState,
@@ -318,7 +433,11 @@ pub async fn decide(
             .await?
             .ok_or(AppError::NotFound("proposal"))?;
         let c = store::communities::find_by_id(&mut conn, p.community_id).await?;
-        require_local_moderator(&mut conn, &c, co_lead, "decide on proposals").await?;
+        // A swap is the other person's to accept (or a moderator's, for someone elsewhere).
+        let asked = p.action == "swap" && p.person.as_deref() == Some(co_lead.ap_id.as_str());
+        if !asked {
+            require_local_moderator(&mut conn, &c, co_lead, "decide on proposals").await?;
+        }
         (p, proposer, c)
     };
     if proposal.status != "open" {
@@ -388,6 +507,9 @@ async fn carry_out(
                     added,
                 )
                 .await?;
+            }
+            ("swap", Some(person), _) => {
+                swap_places(state, community, proposer, person).await?;
             }
             _ => return Err(AppError::invalid("bad_proposal", "nothing to carry out")),
         }

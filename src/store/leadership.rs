@@ -102,7 +102,8 @@ pub async fn terms_over(conn: &mut AnyConnection) -> Result<Vec<i64>, sqlx::Erro
 pub struct Proposal {
     pub id: i64,
     pub community_id: i64,
-    /// `add_moderator`, `remove_moderator` or `set_leadership`.
+    /// `add_moderator`, `remove_moderator`, `set_leadership`, or `swap` (of two places on
+    /// a rotation's roster: the proposer's and `person`'s).
     pub action: String,
     /// The person concerned (ActivityPub id), for moderator changes.
     pub person: Option<String>,

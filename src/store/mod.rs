@@ -14,6 +14,7 @@ pub mod instances;
 pub mod invitations;
 pub mod leadership;
 pub mod modlog;
+pub mod notices;
 pub mod people;
 pub mod posts;
 pub mod reports;

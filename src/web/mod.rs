@@ -8,6 +8,7 @@ mod community;
 mod invite;
 mod moderation;
 mod modlog;
+mod notices;
 mod session;
 mod thread;
 
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(invite::router())
         .merge(admin::router())
         .merge(moderation::router())
+        .merge(notices::router())
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -70,7 +72,7 @@ textarea{width:100%;min-height:5rem}input[type=text],input[type=url]{width:100%}
 fn page(state: &AppState, viewer: &Viewer, title: &str, body: &str) -> Html<String> {
     let who = match viewer.user() {
         Some(u) => format!(
-            "<span>{} · <form class=\"inline\" method=\"post\" action=\"/logout\">\
+            "<span>{} · <a href=\"/notices\">Notices</a> · <form class=\"inline\" method=\"post\" action=\"/logout\">\
              <button>Log out</button></form></span>",
             escape(&u.person.name)
         ),

@@ -205,6 +205,9 @@ async fn apply_by_community(
             },
         )
         .await?;
+        if role == "facilitator" {
+            crate::domain::leadership::notify_handover(&mut tx, community, &person).await?;
+        }
     }
     tx.commit().await?;
     Ok(Outcome::Done)
