@@ -721,6 +721,72 @@ async fn moderators_handle_reports_and_join_requests_on_their_page(b: Backend) {
         "{}",
         p.body
     );
+
+    // Roles, leadership and settings from the same page.
+    let post_form = |path: String, body: String| {
+        let (state, cookie) = (state.clone(), alice_cookie.clone());
+        async move { form(&state, &path, &body, Some(&cookie), ORIGIN).await }
+    };
+    let r = post_form(
+        format!("{path}/role"),
+        "person=carol&role=mentor&add=true".into(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let mut conn = state.db.pool.acquire().await.unwrap();
+    let roles = guildhall::store::communities::roles_of(&mut conn, c.id, carol.id)
+        .await
+        .unwrap();
+    drop(conn);
+    assert!(roles.iter().any(|r| r == "mentor"), "{roles:?}");
+    let r = post_form(
+        format!("{path}/leadership"),
+        "model=rotational&term_days=7&roster=alice%0D%0Acarol".into(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let p = page(&state, &path, &alice_cookie).await;
+    assert!(
+        p.body.contains("Model: <strong>rotational</strong>"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains("Pass the facilitator role on now"));
+    let r = post_form(format!("{path}/pass"), String::new()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let mut conn = state.db.pool.acquire().await.unwrap();
+    assert!(
+        guildhall::store::communities::has_role(&mut conn, c.id, carol.id, "facilitator")
+            .await
+            .unwrap(),
+        "the term passed to carol"
+    );
+    drop(conn);
+    let r = post_form(
+        format!("{path}/settings"),
+        "private=on&modlog_anonymous=on".into(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let view = communities::view_local(&state, "guild").await.unwrap();
+    assert!(view.community.members_only && view.community.approval_required);
+    assert!(view.settings.modlog_anonymous && !view.settings.newcomer_limits);
+    let r = post_form(format!("{path}/leadership"), "model=anarchy".into()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = form(
+        &state,
+        &format!("{path}/role"),
+        "person=alice&role=moderator&add=false",
+        Some(&carol_cookie),
+        ORIGIN,
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "only moderators: {}",
+        r.body
+    );
 }
 
 fn urlencode(s: &str) -> String {

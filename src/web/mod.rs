@@ -10,6 +10,7 @@ mod moderation;
 mod modlog;
 mod notices;
 mod session;
+mod stewardship;
 mod thread;
 
 pub use community::community_page;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(moderation::router())
         .merge(notices::router())
+        .merge(stewardship::router())
 }
 
 /// Escapes text for HTML content and attribute values.

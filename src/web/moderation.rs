@@ -1,6 +1,6 @@
 //! The moderators' page of a community (`/community/{id}/moderation`): open reports with
-//! resolve / dismiss buttons, and the people waiting to join with accept / turn away
-//! buttons (issue #6). The same use-cases as the API (`domain::reports`,
+//! resolve / dismiss buttons, the people waiting to join with accept / turn away buttons,
+//! and (`stewardship`) roles, leadership and membership settings (issue #6). The same use-cases as the API (`domain::reports`,
 //! `domain::membership`); moderators only.
 
 use super::{Viewer, error_page, escape, page, see_other, session::check_origin};
@@ -98,6 +98,7 @@ async fn render(state: &AppState, viewer: &Viewer, id: i64) -> AppResult<Respons
             );
         }
         body.push_str("</ul></section>");
+        body.push_str(&super::stewardship::sections(state, &c).await?);
     }
     Ok(page(state, viewer, &format!("Moderation · {}", c.title), &body).into_response())
 }
