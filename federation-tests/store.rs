@@ -21,6 +21,7 @@ on_both_stores!(
     sessions_open_resolve_and_close,
     remote_actors_from_real_servers_are_stored,
     private_communities_know_their_members_by_instance,
+    expired_invitations_let_nobody_in,
 );
 
 fn account(name: &str) -> NewAccount {
@@ -436,5 +437,92 @@ async fn private_communities_know_their_members_by_instance(b: Backend) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+async fn expired_invitations_let_nobody_in(b: Backend) {
+    use guildhall::domain::{follows, invitations};
+    let (state, _db) = test_state(b, "").await;
+    let alice = user(&state, "alice").await;
+    let bob = user(&state, "bob").await;
+    let c = communities::create(
+        &state,
+        &alice.person,
+        NewCommunityInput {
+            approval_required: true,
+            ..community("guild")
+        },
+    )
+    .await
+    .unwrap();
+    // Two invitations that ended a minute ago: by handle (for bob) and by link.
+    let past = store::now_ms() - 60_000;
+    let mut conn = state.db.pool.acquire().await.unwrap();
+    let by_handle = store::invitations::insert(
+        &mut conn,
+        c.id,
+        None,
+        Some(bob.person.id),
+        Some(alice.person.id),
+        None,
+        Some(past),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    store::invitations::insert(
+        &mut conn,
+        c.id,
+        Some("old-link"),
+        None,
+        Some(alice.person.id),
+        None,
+        Some(past),
+    )
+    .await
+    .unwrap();
+    assert!(
+        !store::invitations::is_invited(&mut conn, c.id, bob.person.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store::invitations::for_person(&mut conn, bob.person.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    drop(conn);
+    let err = invitations::accept_link(&state, &bob.person, "old-link", true)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_found", "{err:?}");
+    let err = invitations::accept(&state, &bob.person, by_handle, true)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_found", "{err:?}");
+    // Joining anyway waits for a moderator, as if never invited.
+    assert_eq!(
+        follows::follow(&state, &bob.person, &c, false)
+            .await
+            .unwrap(),
+        "pending"
+    );
+    // A fresh one still works.
+    let data = federation_data(&state).await;
+    let link = invitations::invite(&data, &alice.person, &c, None, Some(1))
+        .await
+        .unwrap();
+    let token = link["token"].as_str().unwrap().to_string();
+    invitations::accept_link(&state, &bob.person, &token, true)
+        .await
+        .unwrap();
+    let mut conn = state.db.pool.acquire().await.unwrap();
+    assert_eq!(
+        store::communities::follow_state(&mut conn, c.id, bob.person.id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("accepted")
     );
 }
