@@ -957,6 +957,16 @@ async fn facilitators_and_mentors_are_named_across_instances_and_shown_with_thei
     })
     .await;
     assert_eq!(on_alpha["author_roles"], json!(["mentor"]), "{on_alpha}");
+    // And so does his profile on his own server, by API and in HTML.
+    let profile = bob.get("/accounts/bob").await;
+    assert_eq!(profile["roles"][0]["role"], "mentor", "{profile}");
+    assert_eq!(
+        profile["roles"][0]["community"],
+        format!("{}/c/woodwork", alpha.base_url),
+        "{profile}"
+    );
+    let html = beta.get("/u/bob", "text/html").await.text().await.unwrap();
+    assert!(html.contains("mentor in <a"), "{html}");
 
     // The role ends: beta forgets it too; the log says so.
     alice

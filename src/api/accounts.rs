@@ -118,10 +118,23 @@ async fn me(Auth(user, _): Auth) -> Json<AccountView> {
 async fn profile(
     State(state): State<AppState>,
     Path(name): Path<String>,
-) -> AppResult<Json<PersonView>> {
+) -> AppResult<Json<ProfileView>> {
     let mut conn = state.db.pool.acquire().await?;
     let p = store::people::find_local_by_name(&mut conn, &name)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    Ok(Json(person_view(&p)))
+    let roles = store::communities::roles_held(&mut conn, p.id).await?;
+    Ok(Json(ProfileView {
+        person: person_view(&p),
+        roles,
+    }))
+}
+
+/// A person's public profile: who they are and the roles they hold in communities
+/// (mentors are who the mentorship feature will match).
+#[derive(Serialize)]
+pub struct ProfileView {
+    #[serde(flatten)]
+    pub person: PersonView,
+    pub roles: Vec<store::communities::HeldRole>,
 }

@@ -387,6 +387,40 @@ pub async fn roles_of(
     .await
 }
 
+/// A role someone holds, with its community.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HeldRole {
+    /// The community's ActivityPub id.
+    pub community: String,
+    pub community_title: String,
+    /// `owner`, `moderator`, `facilitator` or `mentor`.
+    pub role: String,
+}
+
+/// Every role a person holds, by community title.
+pub async fn roles_held(
+    conn: &mut AnyConnection,
+    person_id: i64,
+) -> Result<Vec<HeldRole>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT c.ap_id, c.title, r.role FROM community_roles r \
+         JOIN communities c ON c.id = r.community_id WHERE r.person_id = $1 \
+         ORDER BY c.title, r.role LIMIT 500",
+    )
+    .bind(person_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HeldRole {
+                community: r.try_get("ap_id")?,
+                community_title: r.try_get("title")?,
+                role: r.try_get("role")?,
+            })
+        })
+        .collect()
+}
+
 /// Gives (`on`) or takes away a role; whether anything changed.
 pub async fn set_role(
     conn: &mut AnyConnection,

@@ -209,13 +209,27 @@ pub async fn person_page(state: &AppState, viewer: &Viewer, name: &str) -> AppRe
         return Ok(not_found(state, viewer, "user"));
     };
     let shown = p.display_name.clone().unwrap_or_else(|| p.name.clone());
-    let body = format!(
+    let mut body = format!(
         "<h1>{}</h1><p class=\"muted\">@{}@{}</p>{}",
         escape(&shown),
         escape(&p.name),
         escape(&state.domain),
         p.bio_html.as_deref().unwrap_or_default()
     );
+    let roles = store::communities::roles_held(&mut conn, p.id).await?;
+    if !roles.is_empty() {
+        body.push_str("<section><h2>Roles</h2><ul>");
+        for r in &roles {
+            let _ = write!(
+                body,
+                "<li>{} in <a href=\"{}\">{}</a></li>",
+                escape(&r.role),
+                escape(&r.community),
+                escape(&r.community_title)
+            );
+        }
+        body.push_str("</ul></section>");
+    }
     Ok(page(state, viewer, &shown, &body).into_response())
 }
 
