@@ -454,12 +454,29 @@ async fn a_follower_of_a_lemmy_community_sees_everything(b: Backend, version: &s
             .unwrap();
         assert_eq!(role, moderator, "{name}");
     }
-    // Moderation we do not act on yet is acknowledged, not an error.
+    // A moderator's Update(Group): the Group is fetched again from its origin (the
+    // embedded copy is not used).
+    let fetched = |state: AppState, id: i64| async move {
+        let mut conn = state.db.pool.acquire().await.unwrap();
+        store::communities::find_by_id(&mut conn, id)
+            .await
+            .unwrap()
+            .last_fetched
+    };
+    {
+        let mut conn = state.db.pool.acquire().await.unwrap();
+        sqlx::query("UPDATE communities SET last_fetched = 0 WHERE id = $1")
+            .bind(community.id)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
     expect(
         "update-group",
         handle(&state, &f("update-group")).await,
-        Outcome::Ignored,
+        Outcome::Done,
     );
+    assert!(fetched(state.clone(), community.id).await > 0, "refetched");
 
     // Content from other servers, relayed: refetched from its origin.
     expect(
