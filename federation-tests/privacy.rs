@@ -117,6 +117,19 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
         "{v}"
     );
     assert!(v["message"].as_str().unwrap().contains("mastodon"), "{v}");
+    // Nor can they be given a role (a role lets their instance read too).
+    let (s, v) = alice
+        .call(
+            Method::POST,
+            "/communities/circle/roles",
+            Some(json!({ "person": masto_user, "role": "mentor" })),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (409, Some("cannot_keep_private")),
+        "{v}"
+    );
     assert_eq!(
         waiting(&alice, "circle").await,
         1,

@@ -342,6 +342,16 @@ pub async fn appoint_approved(
     role: &str,
     added: bool,
 ) -> AppResult<()> {
+    if added && community.members_only {
+        // A role in a private community lets the holder's instance read it: only software
+        // that keeps it private (asked before the write transaction: it may fetch NodeInfo).
+        let someone = {
+            let mut conn = state.db.pool.acquire().await?;
+            super::leadership::person_by_ref(&mut conn, person).await?
+        };
+        super::privacy::check_keeps_private(state, community, &someone.ap_id, someone.local)
+            .await?;
+    }
     let mut tx = state.db.begin().await?;
     require_local_moderator(
         &mut tx,
