@@ -3,7 +3,7 @@
 
 use crate::{
     error::{AppError, AppResult},
-    federation::{activities::following, client::check_url, webfinger::Jrd},
+    federation::{activities::following, client::get_small, webfinger::Jrd},
     state::AppState,
     store::{self, communities::DbCommunity, people::DbPerson, posts::DbPost},
 };
@@ -61,34 +61,15 @@ async fn webfinger(state: &AppState, name: &str, host: &str) -> AppResult<Url> {
     let mut url = url;
     url.query_pairs_mut()
         .append_pair("resource", &format!("acct:{name}@{host}"));
-    check_url(&url, allow_private).map_err(|m| AppError::forbidden("bad_url", m))?;
-    let mut res = state
-        .http
-        .get(url.clone())
-        .header("accept", "application/jrd+json, application/json")
-        .send()
-        .await
-        .map_err(|e| AppError::Remote(format!("WebFinger: {}", e.without_url())))?;
-    if res.status() == reqwest::StatusCode::NOT_FOUND {
-        return Err(AppError::NotFound("community"));
-    }
-    if !res.status().is_success() {
-        return Err(AppError::Remote(format!(
-            "WebFinger answered {}",
-            res.status()
-        )));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = res
-        .chunk()
-        .await
-        .map_err(|e| AppError::Remote(e.without_url().to_string()))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > JRD_MAX {
-            return Err(AppError::Remote("WebFinger document too large".into()));
-        }
-    }
+    let body = get_small(
+        state,
+        url,
+        "application/jrd+json, application/json",
+        JRD_MAX,
+        "WebFinger",
+    )
+    .await?
+    .ok_or(AppError::NotFound("community"))?;
     let jrd: Jrd =
         serde_json::from_slice(&body).map_err(|e| AppError::Remote(format!("WebFinger: {e}")))?;
     jrd.links

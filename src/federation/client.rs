@@ -113,6 +113,49 @@ pub fn check_url(url: &Url, allow_private: bool) -> Result<(), &'static str> {
     }
 }
 
+/// GETs a small JSON document that is not an ActivityPub object (WebFinger, NodeInfo): the
+/// URL checked, 2xx required, at most `max` bytes read. `what` names it in errors. The body,
+/// or None for a 404.
+pub async fn get_small(
+    state: &crate::state::AppState,
+    url: Url,
+    accept: &'static str,
+    max: usize,
+    what: &str,
+) -> Result<Option<Vec<u8>>, crate::error::AppError> {
+    use crate::error::AppError;
+    let allow_private = state.config.federation.allow_private_addresses;
+    check_url(&url, allow_private).map_err(|m| AppError::forbidden("bad_url", m))?;
+    let mut res = state
+        .http
+        .get(url)
+        .header("accept", accept)
+        .send()
+        .await
+        .map_err(|e| AppError::Remote(format!("{what}: {}", e.without_url())))?;
+    if res.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !res.status().is_success() {
+        return Err(AppError::Remote(format!(
+            "{what} answered {}",
+            res.status()
+        )));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| AppError::Remote(e.without_url().to_string()))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > max {
+            return Err(AppError::Remote(format!("{what} document too large")));
+        }
+    }
+    Ok(Some(body))
+}
+
 /// Our HTTP client for federation.
 pub fn http_client(config: &Config) -> reqwest::Client {
     let f = &config.federation;

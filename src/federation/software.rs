@@ -2,7 +2,7 @@
 //! 2.x document it links), cached a day in `instance_software`. A private community asks
 //! before it admits a member from that instance.
 
-use super::client::check_url;
+use super::client::get_small;
 use crate::{
     error::{AppError, AppResult},
     state::AppState,
@@ -97,32 +97,9 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     url: Option<Url>,
 ) -> AppResult<T> {
     let url = url.ok_or_else(|| AppError::Remote("bad NodeInfo address".into()))?;
-    let allow_private = state.config.federation.allow_private_addresses;
-    check_url(&url, allow_private).map_err(|m| AppError::forbidden("bad_url", m))?;
-    let mut res = state
-        .http
-        .get(url)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| AppError::Remote(format!("NodeInfo: {}", e.without_url())))?;
-    if !res.status().is_success() {
-        return Err(AppError::Remote(format!(
-            "NodeInfo answered {}",
-            res.status()
-        )));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = res
-        .chunk()
-        .await
-        .map_err(|e| AppError::Remote(e.without_url().to_string()))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > NODEINFO_MAX {
-            return Err(AppError::Remote("NodeInfo document too large".into()));
-        }
-    }
+    let body = get_small(state, url, "application/json", NODEINFO_MAX, "NodeInfo")
+        .await?
+        .ok_or_else(|| AppError::Remote("no NodeInfo here".into()))?;
     serde_json::from_slice(&body).map_err(|e| AppError::Remote(format!("NodeInfo: {e}")))
 }
 

@@ -3,7 +3,7 @@
 //! and (`stewardship`) roles, leadership and membership settings (issue #6). The same use-cases as the API (`domain::reports`,
 //! `domain::membership`); moderators only.
 
-use super::{Viewer, error_page, escape, page, see_other, session::check_origin};
+use super::{Viewer, error_page, escape, page, stewardship::act};
 use crate::{
     domain::{membership, reports},
     error::{AppError, AppResult},
@@ -116,16 +116,12 @@ async fn close_report(
     Path(id): Path<i64>,
     Form(f): Form<ReportForm>,
 ) -> Response {
-    let result = async {
-        check_origin(&state, &headers)?;
-        let user = viewer.require()?;
-        reports::set_status(&state, &user.person, f.report, &f.status).await
-    }
-    .await;
-    match result {
-        Ok(_) => see_other(&format!("/community/{id}/moderation")),
-        Err(e) => error_page(&state, &viewer, e),
-    }
+    let st = state.clone();
+    act(&state, &viewer, &headers, id, |me, _| async move {
+        reports::set_status(&st, &me, f.report, &f.status).await?;
+        Ok(())
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -141,20 +137,9 @@ async fn decide_member(
     Path(id): Path<i64>,
     Form(f): Form<MemberForm>,
 ) -> Response {
-    let result = async {
-        check_origin(&state, &headers)?;
-        let user = viewer.require()?;
-        let c = {
-            let mut conn = state.db.pool.acquire().await?;
-            store::communities::find_by_id_opt(&mut conn, id)
-                .await?
-                .ok_or(AppError::NotFound("community"))?
-        };
-        membership::decide(&state, &user.person, &c, &f.person, f.accept).await
-    }
-    .await;
-    match result {
-        Ok(()) => see_other(&format!("/community/{id}/moderation")),
-        Err(e) => error_page(&state, &viewer, e),
-    }
+    let st = state.clone();
+    act(&state, &viewer, &headers, id, |me, c| async move {
+        membership::decide(&st, &me, &c, &f.person, f.accept).await
+    })
+    .await
 }

@@ -153,8 +153,9 @@ pub async fn sections(state: &AppState, c: &DbCommunity) -> AppResult<String> {
     Ok(out)
 }
 
-/// Runs a moderator's form action on a local community, then back to the page.
-async fn act<F, Fut>(
+/// Runs a moderator's form action on a community (the use-case checks who may), then back to
+/// the moderation page.
+pub(super) async fn act<F, Fut>(
     state: &AppState,
     viewer: &Viewer,
     headers: &HeaderMap,
