@@ -332,6 +332,35 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
         "three members admitted"
     );
 
+    // A ban ends membership: gamma (carol's only) no longer counts as a member's instance,
+    // and carol no longer reads the community on gamma.
+    let gamma_actor = format!("{}/actor", gamma.base_url);
+    assert_eq!(
+        lemmy
+            .signed_get(&is_follower(&gamma_actor), &lemmy_user)
+            .await,
+        200
+    );
+    alice
+        .post(
+            "/communities/circle/bans",
+            json!({ "person": format!("{}/u/carol", gamma.base_url), "reason": "leaks" }),
+        )
+        .await;
+    assert_eq!(
+        lemmy
+            .signed_get(&is_follower(&gamma_actor), &lemmy_user)
+            .await,
+        404
+    );
+    poll_until(WAIT, "carol's membership ends on gamma too", || async {
+        let (s, _) = carol
+            .call(Method::GET, &format!("/communities/{handle}/posts"), None)
+            .await;
+        (s == 403).then_some(())
+    })
+    .await;
+
     // Made public, then private again: the members' instances hear it (Update of the
     // Group), and what anyone may read follows.
     for private in [false, true] {
@@ -354,7 +383,22 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
         )
         .await;
         assert_eq!(anyone, if private { 403 } else { 200 });
+        if !private {
+            // While it is public, the Mastodon user is let in…
+            alice
+                .post(
+                    "/communities/circle/pending",
+                    json!({ "person": masto_user, "accept": true }),
+                )
+                .await;
+        }
     }
+    // …and turning private again sends them back to waiting, in the log.
+    let pending = alice.get("/communities/circle/pending").await;
+    assert!(pending.to_string().contains(&masto_user), "{pending}");
+    let log = alice.get("/communities/circle/modlog").await;
+    assert_eq!(log["items"][0]["action"], "suspend_member", "{log}");
+    assert_eq!(log["items"][0]["person"], masto_user.as_str(), "{log}");
     let (s, v) = alice
         .call(
             Method::PATCH,

@@ -80,6 +80,17 @@ pub async fn update_settings(
             "a private community approves its members; make it public first",
         ));
     }
+    // Turning private: members on software that would not keep it private wait again for a
+    // moderator (asked before the write transaction: it may fetch NodeInfo).
+    let suspend = if private && !community.members_only {
+        {
+            let mut conn = state.db.pool.acquire().await?;
+            require_local_moderator(&mut conn, community, moderator, "change the settings").await?;
+        }
+        super::privacy::members_to_suspend(state, community).await?
+    } else {
+        Vec::new()
+    };
     let mut tx = state.db.begin().await?;
     require_local_moderator(&mut tx, community, moderator, "change the settings").await?;
     if let Some(on) = patch.approval_required {
@@ -87,6 +98,23 @@ pub async fn update_settings(
     }
     if let Some(on) = patch.private {
         store::communities::set_members_only(&mut tx, community.id, on).await?;
+    }
+    for person_id in suspend {
+        store::communities::upsert_follower(&mut tx, community.id, person_id, "pending", None)
+            .await?;
+        store::modlog::insert(
+            &mut tx,
+            NewEntry {
+                community_id: community.id,
+                actor_id: Some(moderator.id),
+                action: "suspend_member",
+                post_id: None,
+                person_id: Some(person_id),
+                reason: Some("their server's software does not keep private communities private"),
+                activity_id: None,
+            },
+        )
+        .await?;
     }
     let mut settings = store::settings::get(&mut tx, community.id).await?;
     settings.guidelines_required = patch

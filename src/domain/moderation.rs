@@ -244,6 +244,16 @@ pub async fn ban(
         reason: input.reason,
     };
     log_and_send(&mut tx, state, moderator, community, done, &activity).await?;
+    if community.local && !person.local {
+        // A ban ends their membership, so their instance may no longer be among the
+        // followers: told directly, of the ban and of its end (Lemmy also sends a ban to the
+        // person's inbox).
+        let inbox = person.shared_inbox.clone().unwrap_or(person.inbox.clone());
+        crate::federation::activities::announce::relay_to_inbox(
+            &mut tx, state, community, &activity, inbox,
+        )
+        .await?;
+    }
     tx.commit().await?;
     send::wake(state);
     Ok(())

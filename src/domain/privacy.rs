@@ -95,6 +95,12 @@ pub async fn check_keeps_private(
     if !community.members_only || !community.local || local {
         return Ok(());
     }
+    check_software(state, person).await
+}
+
+/// Whether `person`'s instance runs software that keeps private communities private (409
+/// `cannot_keep_private` if not, or if it cannot be told).
+async fn check_software(state: &AppState, person: &Url) -> AppResult<()> {
     let domain = software::domain_of(person);
     let accepted = &state.config.federation.private_community_software;
     match software::of_instance(state, person).await {
@@ -112,4 +118,36 @@ pub async fn check_keeps_private(
             format!("cannot tell whether {domain} keeps private posts private ({e})"),
         )),
     }
+}
+
+/// Before a public community of ours turns private: its remote members on software that
+/// would not keep it private. Role holders there make the switch fail (409: take their role
+/// first); the followers there are returned, to wait again for a moderator.
+pub async fn members_to_suspend(state: &AppState, community: &DbCommunity) -> AppResult<Vec<i64>> {
+    let members = {
+        let mut conn = state.db.pool.acquire().await?;
+        store::communities::remote_members(&mut conn, community.id).await?
+    };
+    let mut verdicts: std::collections::HashMap<String, Option<AppError>> = Default::default();
+    let mut suspend = Vec::new();
+    for m in members {
+        let Ok(ap_id) = Url::parse(&m.ap_id) else {
+            continue;
+        };
+        let domain = software::domain_of(&ap_id);
+        if !verdicts.contains_key(&domain) {
+            let verdict = check_software(state, &ap_id).await.err();
+            verdicts.insert(domain.clone(), verdict);
+        }
+        if let Some(Some(why)) = verdicts.get(&domain) {
+            if m.has_role {
+                return Err(AppError::conflict(
+                    "cannot_keep_private",
+                    format!("{} holds a role here: {why}; take the role first", m.ap_id),
+                ));
+            }
+            suspend.push(m.person_id);
+        }
+    }
+    Ok(suspend)
 }

@@ -21,12 +21,19 @@ pub async fn ban(
     .bind(reason)
     .bind(expires_at)
     .bind(now_ms())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    // A ban ends membership, as on Lemmy: no more deliveries, and in a private community no
+    // more reading (here or by their instance). Lifting the ban does not restore it.
+    sqlx::query("DELETE FROM community_followers WHERE community_id = $1 AND person_id = $2")
+        .bind(community_id)
+        .bind(person_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
-/// Lifts a ban; false if there was none.
+/// Lifts a ban (membership stays ended: they join again); false if there was none.
 pub async fn unban(
     conn: &mut AnyConnection,
     community_id: i64,

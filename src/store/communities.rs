@@ -310,6 +310,41 @@ pub async fn members_only_local(conn: &mut AnyConnection) -> Result<Vec<DbCommun
     sqlx::query_as(sql).fetch_all(conn).await
 }
 
+/// A member from another instance: an accepted follower, or someone with a role.
+#[derive(Debug, Clone)]
+pub struct RemoteMember {
+    pub person_id: i64,
+    pub ap_id: String,
+    pub has_role: bool,
+}
+
+/// The community's members and role holders who live on other instances.
+pub async fn remote_members(
+    conn: &mut AnyConnection,
+    community_id: i64,
+) -> Result<Vec<RemoteMember>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.ap_id, (SELECT COUNT(*) FROM community_roles r \
+           WHERE r.community_id = $1 AND r.person_id = p.id) AS roles \
+         FROM people p WHERE p.local = 0 AND (p.id IN (SELECT person_id FROM \
+           community_followers WHERE community_id = $1 AND state = 'accepted') \
+         OR p.id IN (SELECT person_id FROM community_roles WHERE community_id = $1)) \
+         ORDER BY p.id",
+    )
+    .bind(community_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RemoteMember {
+                person_id: r.try_get("id")?,
+                ap_id: r.try_get("ap_id")?,
+                has_role: r.try_get::<i64, _>("roles")? > 0,
+            })
+        })
+        .collect()
+}
+
 /// Turns approval of new members on or off for a local community.
 pub async fn set_approval_required(
     conn: &mut AnyConnection,

@@ -91,6 +91,38 @@ pub async fn relay(
     Ok(())
 }
 
+/// A local community announces `activity` to one inbox besides its followers: a ban to the
+/// banned person's instance, which (having no other member there) would not hear of it.
+pub async fn relay_to_inbox(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    community: &DbCommunity,
+    activity: &Value,
+    inbox: String,
+) -> Result<(), AppError> {
+    let announce = json!({
+        "id": state.new_id("activities/announce"),
+        "type": "Announce",
+        "actor": community.ap_id,
+        "to": audience_of(community),
+        "cc": [],
+        "object": strip_context(activity.clone()),
+    });
+    send::queue(
+        conn,
+        &announce,
+        Delivery {
+            signer: community.ap_id.as_str(),
+            inboxes: vec![inbox],
+            followers_of: None,
+            community_id: None,
+            in_outbox: false,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// An Announce from a remote community that local people follow.
 pub async fn receive(
     json: Value,
@@ -145,9 +177,13 @@ pub async fn receive(
 
 async fn followed_locally(group: &DbCommunity, data: &Data<AppState>) -> Result<bool, AppError> {
     let mut conn = data.db.pool.acquire().await?;
+    // Followed by someone here, or someone here is banned there (the ban ended their
+    // follow; its Undo still concerns us).
     let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM community_followers f JOIN people p ON p.id = f.person_id \
-         WHERE f.community_id = $1 AND p.local = 1",
+        "SELECT (SELECT COUNT(*) FROM community_followers f JOIN people p ON p.id = f.person_id \
+           WHERE f.community_id = $1 AND p.local = 1) \
+         + (SELECT COUNT(*) FROM community_bans b JOIN people p ON p.id = b.person_id \
+           WHERE b.community_id = $1 AND p.local = 1)",
     )
     .bind(group.id)
     .fetch_one(&mut *conn)
