@@ -196,6 +196,34 @@ impl Remote {
         r.status().as_u16()
     }
 
+    /// Like `signed_get`, but a signature that leaves the Host header out (as one made for
+    /// another server and replayed would): `(request-target) date` only.
+    pub(crate) async fn signed_get_without_host(&self, url: &str, actor: &str) -> u16 {
+        use base64::Engine;
+        let url = url::Url::parse(url).unwrap();
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let text = format!("(request-target): get {path}\ndate: {date}");
+        let signature = base64::engine::general_purpose::STANDARD
+            .encode(self.key.sign(text.as_bytes()).unwrap());
+        let header = format!(
+            "keyId=\"{actor}#main-key\",algorithm=\"rsa-sha256\",\
+             headers=\"(request-target) date\",signature=\"{signature}\""
+        );
+        let r = client()
+            .get(url)
+            .header("accept", "application/activity+json")
+            .header("date", date)
+            .header("signature", header)
+            .send()
+            .await
+            .unwrap();
+        r.status().as_u16()
+    }
+
     /// Serves a NodeInfo that names `software` at `version`.
     pub(crate) fn runs(&self, software: &str, version: &str) {
         let href = format!("{}/nodeinfo/2.1", self.base);

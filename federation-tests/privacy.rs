@@ -228,6 +228,13 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
         json!([group, format!("{group}/followers")])
     );
     let create_id = create["object"]["id"].as_str().unwrap().to_string();
+    // Bob's reply, as beta emitted it (beta serves it only as alpha says).
+    let reply_create = announces
+        .iter()
+        .find(|a| a["object"]["object"].to_string().contains("Count me in"))
+        .map(|a| a["object"]["id"].as_str().unwrap().to_string())
+        .expect("the reply's Announce");
+    assert!(reply_create.starts_with(&beta.base_url), "{reply_create}");
 
     // The Mastodon instance got nothing at all.
     assert_eq!(
@@ -240,10 +247,23 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
     // Fetching: unsigned is refused (401), a signature by an instance without members too
     // (403); an instance with a member gets it.
     let outbox = format!("{group}/outbox");
-    for url in [&post_ap, &create_id, &outbox, &format!("{post_ap}/context")] {
+    for url in [
+        &post_ap,
+        &create_id,
+        &outbox,
+        &format!("{post_ap}/context"),
+        &reply_create,
+    ] {
         assert_eq!(status(url, "application/activity+json").await, 401, "{url}");
         assert_eq!(masto.signed_get(url, &masto_user).await, 403, "{url}");
         assert_eq!(lemmy.signed_get(url, &lemmy_user).await, 200, "{url}");
+        // A member's signature that does not name our host could have been made for another
+        // server (one that serves the same path) and replayed here: refused.
+        assert_eq!(
+            lemmy.signed_get_without_host(url, &lemmy_user).await,
+            401,
+            "{url}"
+        );
     }
     let is_follower = |who: &str| format!("{group}/followers?is_follower={who}");
     assert_eq!(

@@ -433,7 +433,7 @@ async fn private_communities_know_their_members_by_instance(b: Backend) {
     assert!(!open.members_only && open.approval_required);
     assert!(may_read(&mut conn, &open, Reader::Anyone).await.unwrap());
     assert!(
-        store::communities::members_only_local(&mut conn)
+        store::communities::members_only(&mut conn)
             .await
             .unwrap()
             .is_empty()

@@ -118,6 +118,7 @@ pub async fn check_member_fetch(
     if !community.members_only {
         return Ok(());
     }
+    require_host_signed(req)?;
     let signer = verify(data, req).await?;
     if community.local {
         let mut conn = data.db.pool.acquire().await?;
@@ -132,6 +133,20 @@ pub async fn check_member_fetch(
             tracing::info!(community = %community.ap_id, error = %e, "cannot ask a private community about a member");
             Err(privacy::members_only())
         }
+    }
+}
+
+/// A private community's objects need a signature that names our host (Lemmy 1.0, Fedify,
+/// Mastodon and we sign it): one made for another server is not replayed here.
+fn require_host_signed(req: &Parts) -> Result<(), AppError> {
+    let signature = AnySignature::from_headers(&req.headers)
+        .map_err(|e| AppError::Unauthorized(format!("authorized fetch: {e}")))?;
+    if signature.covers_host() {
+        Ok(())
+    } else {
+        Err(AppError::Unauthorized(
+            "authorized fetch: a private community's objects need the Host header signed".into(),
+        ))
     }
 }
 
@@ -179,6 +194,7 @@ pub async fn check_is_follower_query(
     asked: &Url,
 ) -> Result<(), AppError> {
     if community.members_only {
+        require_host_signed(req)?;
         verify(data, req).await?;
     }
     let origin = format!("{}/", asked.origin().ascii_serialization());

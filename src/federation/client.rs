@@ -255,6 +255,9 @@ pub async fn federation_config(state: &AppState) -> anyhow::Result<FederationCon
             state: state.clone(),
         }))
         .signed_fetch_actor(&instance)
+        // Sign fetches the way Mastodon and Lemmy do: `Host` and `Date` signed (a private
+        // community refuses a signature that does not name its host), no `(created)`.
+        .http_signature_compat(true)
         .build()
         .await?)
 }

@@ -122,9 +122,10 @@ async fn activity(
     {
         return Err(AppError::NotFound("activity"));
     }
-    // An activity of a private community (it names the community: as actor, audience,
-    // addressee or target) is for its members' instances.
-    for community in store::communities::members_only_local(&mut conn).await? {
+    // An activity about a private community, ours or one our people take part in (it names
+    // the community: as actor, audience, addressee or target) is for its members' instances
+    // (for another's community, as its home instance says).
+    for community in store::communities::members_only(&mut conn).await? {
         let quoted = format!("\"{}\"", community.ap_id);
         let under = format!("\"{}/", community.ap_id);
         if a.json.contains(&quoted) || a.json.contains(&under) {

@@ -270,6 +270,19 @@ impl AnySignature {
         super::signatures::parse_signature_header(value).map(AnySignature::Cavage)
     }
 
+    /// Whether the signature names the host it was made for (`host`, or RFC 9421's
+    /// `@authority` / `@target-uri`): only such a signature cannot be replayed at another
+    /// server that serves the same path.
+    pub fn covers_host(&self) -> bool {
+        match self {
+            AnySignature::Cavage(p) => p.headers.iter().any(|h| h == "host"),
+            AnySignature::Rfc9421(p) => p
+                .components
+                .iter()
+                .any(|c| c == "@authority" || c == "@target-uri" || c == "host"),
+        }
+    }
+
     pub fn key_id(&self) -> &str {
         match self {
             AnySignature::Cavage(p) => &p.key_id,

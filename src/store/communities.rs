@@ -300,12 +300,12 @@ pub async fn has_member_on(
     Ok(n > 0)
 }
 
-/// Our private communities (a handful on any instance).
-pub async fn members_only_local(conn: &mut AnyConnection) -> Result<Vec<DbCommunity>, sqlx::Error> {
+/// The private communities we know, ours and others' (a handful on any instance).
+pub async fn members_only(conn: &mut AnyConnection) -> Result<Vec<DbCommunity>, sqlx::Error> {
     let sql = concat!(
         "SELECT ",
         community_columns!(),
-        " FROM communities WHERE local = 1 AND members_only = 1"
+        " FROM communities WHERE members_only = 1"
     );
     sqlx::query_as(sql).fetch_all(conn).await
 }
