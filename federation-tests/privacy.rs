@@ -236,6 +236,21 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
         .expect("the reply's Announce");
     assert!(reply_create.starts_with(&beta.base_url), "{reply_create}");
 
+    // Someone waiting cannot post into it, even by naming an object to fetch.
+    let sneak = format!("{}/objects/sneak", masto.base);
+    masto.serve(
+        "/objects/sneak",
+        json!({ "id": sneak, "type": "Page", "attributedTo": masto_user, "name": "Sneaking in",
+                "to": [group, format!("{group}/followers")], "audience": group,
+                "content": "<p>x</p>" }),
+        Duration::ZERO,
+        0,
+    );
+    let create = json!({ "id": format!("{}/activities/sneak", masto.base), "type": "Create",
+                         "actor": masto_user, "object": sneak });
+    let (s, v) = masto.send_for(&alpha, &masto_user, create).await;
+    assert_eq!((s, v["error"].as_str()), (403, Some("not_a_member")), "{v}");
+
     // The Mastodon instance got nothing at all.
     assert_eq!(
         masto.count(|_| true),

@@ -5,7 +5,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    federation::objects::post::{PostObject, is_public, post_json},
+    federation::objects::post::{PostObject, is_public, post_json, value_id},
     state::AppState,
     store::{
         self,
@@ -14,7 +14,11 @@ use crate::{
         posts::{DbPost, PostEdit},
     },
 };
-use activitypub_federation::{config::Data, fetch::object_id::ObjectId, traits::Object};
+use activitypub_federation::{
+    config::Data,
+    fetch::{fetch_object_http, object_id::ObjectId},
+    traits::Object,
+};
 use serde_json::{Value, json};
 use sqlx::AnyConnection;
 
@@ -49,16 +53,20 @@ pub async fn receive(
     };
     let post_json_in = match object {
         Value::Object(_) => object,
-        // A bare id: fetch the object from its origin.
+        // A bare id: the object as its origin serves it, then the same checks as an
+        // embedded one (who may post where, locks, bans, private communities).
         _ => {
-            let object_id = ObjectId::<DbPost>::from(url_field(&json, "object")?);
-            // An Update means the copy we have is stale: always fetch.
-            let post = if is_update {
-                object_id.dereference_forced(data).await?
-            } else {
-                object_id.dereference(data).await?
-            };
-            return relay_if_local(&json, &post, data).await;
+            let url = url_field(&json, "object")?;
+            let fetched = fetch_object_http::<AppState, Value>(&url, data)
+                .await?
+                .object;
+            if value_id(&fetched).as_deref() != Some(url.as_str()) {
+                return Err(AppError::bad_request(
+                    "invalid_object",
+                    "the object fetched has another id",
+                ));
+            }
+            fetched
         }
     };
     let post_obj: PostObject = serde_json::from_value(post_json_in)
@@ -125,11 +133,25 @@ async fn check_may_post(
     author: &DbPerson,
     data: &Data<AppState>,
 ) -> Result<(), AppError> {
-    let mut conn = data.db.pool.acquire().await?;
     let links =
         obj.link().is_some() || crate::domain::membership::has_outside_link(&obj.content_html());
     if let Some(parent) = &obj.in_reply_to {
-        if let Some(p) = store::posts::find_by_ap_id(&mut conn, parent.as_str()).await? {
+        // An unknown parent is fetched first (from its origin), so that its community's
+        // rules apply to the reply too.
+        let known = {
+            let mut conn = data.db.pool.acquire().await?;
+            store::posts::find_by_ap_id(&mut conn, parent.as_str()).await?
+        };
+        let p = match known {
+            Some(p) => p,
+            None => {
+                ObjectId::<DbPost>::from(parent.clone())
+                    .dereference(data)
+                    .await?
+            }
+        };
+        let mut conn = data.db.pool.acquire().await?;
+        {
             crate::domain::moderation::check_not_banned(&mut conn, p.community_id, author.id)
                 .await?;
             let c = store::communities::find_by_id(&mut conn, p.community_id).await?;
@@ -144,6 +166,7 @@ async fn check_may_post(
         }
         return Ok(());
     }
+    let mut conn = data.db.pool.acquire().await?;
     let addresses = obj.addresses().into_iter().chain(obj.mentions());
     for address in addresses.take(crate::federation::objects::post::MAX_ADDRESSES) {
         let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await? else {
