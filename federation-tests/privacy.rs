@@ -288,14 +288,50 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
         200
     );
     assert_eq!(
-        masto
-            .signed_get(&is_follower(&masto_user), &masto_user)
+        lemmy
+            .signed_get(&is_follower(&masto_user), &lemmy_user)
             .await,
-        404
+        404,
+        "no member there"
+    );
+    assert_eq!(
+        masto
+            .signed_get(&is_follower(&lemmy_user), &masto_user)
+            .await,
+        403,
+        "an instance without members may not ask"
     );
     assert_eq!(
         status(&is_follower(&lemmy_user), "application/activity+json").await,
         401
+    );
+    // Who leads it and who mentors there is for members too (its moderators stay public,
+    // as Lemmy needs them to follow it).
+    assert_eq!(
+        status(&format!("{group}/mentors"), "application/activity+json").await,
+        401
+    );
+    assert_eq!(
+        lemmy
+            .signed_get(&format!("{group}/mentors"), &lemmy_user)
+            .await,
+        200
+    );
+    assert_eq!(
+        status(&format!("{group}/moderators"), "application/activity+json").await,
+        200
+    );
+    assert_eq!(
+        status(
+            &format!("{}/api/v1/communities/circle/leadership", alpha.base_url),
+            "application/json"
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        alice.get("/communities/circle/leadership").await["model"],
+        "hierarchical"
     );
 
     // People: Dave on beta sees neither the feed nor the thread; nor does an anonymous

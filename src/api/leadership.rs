@@ -2,7 +2,7 @@
 //! `POST /communities/{handle}/leadership/pass` (the facilitator passes the role on early),
 //! `GET /communities/{handle}/proposals` and `POST /proposals/{id}` (shared leadership).
 
-use super::{ApiJson, Auth, posts::community_by_handle};
+use super::{ApiJson, Auth, MaybeAuth, posts::community_by_handle};
 use crate::{
     domain::leadership::{self, Change, ModelInput},
     error::AppResult,
@@ -40,10 +40,13 @@ pub struct LeadershipJson {
 
 async fn show(
     State(state): State<AppState>,
+    who: MaybeAuth,
     Path(handle): Path<String>,
 ) -> AppResult<Json<LeadershipJson>> {
     let mut conn = state.db.pool.acquire().await?;
     let c = community_by_handle(&mut conn, &handle).await?;
+    // Who is on a private community's roster is for its members.
+    crate::domain::privacy::check_read(&mut conn, &c, who.reader()).await?;
     let leadership = store::leadership::get(&mut conn, c.id).await?;
     let roster = store::leadership::roster(&mut conn, c.id)
         .await?
@@ -84,7 +87,9 @@ async fn set(
         change @ Change::Proposed { .. } => {
             Ok((StatusCode::ACCEPTED, Json(change)).into_response())
         }
-        Change::Done => Ok(show(State(state), Path(handle)).await?.into_response()),
+        Change::Done => Ok(show(State(state), MaybeAuth(Some(user)), Path(handle))
+            .await?
+            .into_response()),
     }
 }
 
@@ -98,7 +103,7 @@ async fn pass(
         community_by_handle(&mut conn, &handle).await?
     };
     leadership::pass_on(&state, &user.person, &c).await?;
-    show(State(state), Path(handle)).await
+    show(State(state), MaybeAuth(Some(user)), Path(handle)).await
 }
 
 #[derive(Deserialize)]

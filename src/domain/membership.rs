@@ -16,8 +16,8 @@ use crate::{
 };
 use sqlx::AnyConnection;
 
-/// Refuses a post or reply by someone who is not an accepted member of an approval-only
-/// community of ours (403 `not_a_member`).
+/// Refuses a post or reply by someone who is neither an accepted member of an approval-only
+/// community of ours nor holds a role in it (403 `not_a_member`).
 pub async fn check_member(
     conn: &mut AnyConnection,
     community: &DbCommunity,
@@ -27,8 +27,11 @@ pub async fn check_member(
         return Ok(());
     }
     let state = store::communities::follow_state(conn, community.id, person_id).await?;
+    // Anyone with a role (moderator, facilitator, mentor, owner) belongs, as for reading.
     if state.as_deref() == Some("accepted")
-        || store::communities::has_role(conn, community.id, person_id, "moderator").await?
+        || !store::communities::roles_of(conn, community.id, person_id)
+            .await?
+            .is_empty()
     {
         return Ok(());
     }

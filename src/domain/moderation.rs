@@ -122,6 +122,7 @@ pub async fn lock(
         super::validate::text("reason", r, 1_000, false)?;
     }
     let mut tx = state.db.begin().await?;
+    super::posts::check_may_see(&mut tx, post, super::privacy::Reader::Person(moderator)).await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
     require_local_moderator(&mut tx, &community, moderator, "lock or unlock").await?;
     if store::posts::set_locked(&mut tx, post.id, locked).await? {
@@ -157,6 +158,7 @@ pub async fn pin(
         ));
     }
     let mut tx = state.db.begin().await?;
+    super::posts::check_may_see(&mut tx, post, super::privacy::Reader::Person(moderator)).await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
     require_local_moderator(&mut tx, &community, moderator, "pin or unpin").await?;
     if store::posts::set_featured(&mut tx, post.id, pinned).await? {

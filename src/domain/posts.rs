@@ -120,6 +120,11 @@ pub async fn create_reply(
     body: &str,
 ) -> AppResult<DbPost> {
     validate::text("body", body, BODY_MAX, true)?;
+    {
+        // First: a non-member learns nothing of a private post, not even its state.
+        let mut conn = state.db.pool.acquire().await?;
+        check_may_see(&mut conn, parent, Reader::Person(author)).await?;
+    }
     if parent.is_gone() {
         return Err(AppError::forbidden(
             "gone",
@@ -139,7 +144,6 @@ pub async fn create_reply(
             "this thread is locked: it takes no new replies",
         ));
     }
-    check_may_see(&mut tx, parent, Reader::Person(author)).await?;
     let community = store::communities::find_by_id(&mut tx, parent.community_id).await?;
     super::moderation::check_not_banned(&mut tx, community.id, author.id).await?;
     super::membership::check_member(&mut tx, &community, author.id).await?;

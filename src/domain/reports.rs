@@ -25,6 +25,11 @@ pub async fn report(
     reason: &str,
 ) -> AppResult<i64> {
     validate::text("reason", reason, reporting::REASON_MAX, true)?;
+    {
+        let mut conn = state.db.pool.acquire().await?;
+        super::posts::check_may_see(&mut conn, post, super::privacy::Reader::Person(reporter))
+            .await?;
+    }
     if post.is_gone() {
         return Err(AppError::invalid(
             "gone",
@@ -32,7 +37,6 @@ pub async fn report(
         ));
     }
     let mut tx = state.db.begin().await?;
-    super::posts::check_may_see(&mut tx, post, super::privacy::Reader::Person(reporter)).await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
     let activity = reporting::flag(state, &reporter.ap_id, &community, post, reason);
     let activity_id = activity["id"].as_str().unwrap_or_default();

@@ -193,12 +193,16 @@ pub async fn check_is_follower_query(
     community: &DbCommunity,
     asked: &Url,
 ) -> Result<(), AppError> {
+    let mut conn = data.db.pool.acquire().await?;
     if community.members_only {
+        // Only an instance with a member of its own may ask (no probing for members).
         require_host_signed(req)?;
-        verify(data, req).await?;
+        drop(conn);
+        let signer = verify(data, req).await?;
+        conn = data.db.pool.acquire().await?;
+        privacy::check_read(&mut conn, community, Reader::Instance(&signer)).await?;
     }
     let origin = format!("{}/", asked.origin().ascii_serialization());
-    let mut conn = data.db.pool.acquire().await?;
     if crate::store::communities::has_member_on(&mut conn, community.id, &origin).await? {
         Ok(())
     } else {

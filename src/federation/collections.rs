@@ -173,18 +173,26 @@ async fn community_moderators(
 }
 
 /// Guildhall's community-of-practice roles, as collections like the moderators one.
+/// (A private community's are for its members' instances; its moderators stay public, as
+/// Lemmy needs them to follow it.)
 async fn community_facilitators(
-    State(state): State<AppState>,
+    data: Data<AppState>,
     Path(name): Path<String>,
+    req: Parts,
 ) -> Result<Response, AppError> {
-    role_collection(&state, &name, "facilitator", "facilitators").await
+    let c = local_community(&data, &name).await?;
+    check_member_fetch(&data, &req, &c).await?;
+    role_collection(&data, &name, "facilitator", "facilitators").await
 }
 
 async fn community_mentors(
-    State(state): State<AppState>,
+    data: Data<AppState>,
     Path(name): Path<String>,
+    req: Parts,
 ) -> Result<Response, AppError> {
-    role_collection(&state, &name, "mentor", "mentors").await
+    let c = local_community(&data, &name).await?;
+    check_member_fetch(&data, &req, &c).await?;
+    role_collection(&data, &name, "mentor", "mentors").await
 }
 
 async fn role_collection(

@@ -432,7 +432,8 @@ pub struct HeldRole {
     pub role: String,
 }
 
-/// Every role a person holds, by community title.
+/// Every role a person holds, by community title; roles in private communities are left
+/// out (they would say who belongs).
 pub async fn roles_held(
     conn: &mut AnyConnection,
     person_id: i64,
@@ -440,7 +441,7 @@ pub async fn roles_held(
     let rows = sqlx::query(
         "SELECT c.ap_id, c.title, r.role FROM community_roles r \
          JOIN communities c ON c.id = r.community_id WHERE r.person_id = $1 \
-         ORDER BY c.title, r.role LIMIT 500",
+         AND c.members_only = 0 ORDER BY c.title, r.role LIMIT 500",
     )
     .bind(person_id)
     .fetch_all(conn)
