@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    federation::objects::post::{PUBLIC, audience_of, followers_of, value_id},
+    federation::objects::post::{audience_of, followers_of, value_id},
     state::AppState,
     store::{self, communities::DbCommunity, posts::DbPost},
 };
@@ -26,6 +26,24 @@ const ACTIVITY_TYPES: &[&str] = &[
     "Reject", "Add", "Remove", "Block", "Lock", "Flag", "Resolve",
 ];
 
+/// The community's `Announce` of `object` (an activity, unchanged, or a bare post):
+/// `to: [Public]`, `cc: [followers]`; for a private community `to: [followers]` only.
+fn announce_of(state: &AppState, community: &DbCommunity, object: &Value) -> Value {
+    let cc = if community.members_only {
+        vec![]
+    } else {
+        vec![followers_of(community)]
+    };
+    json!({
+        "id": state.new_id("activities/announce"),
+        "type": "Announce",
+        "actor": community.ap_id,
+        "to": audience_of(community),
+        "cc": cc,
+        "object": strip_context(object.clone()),
+    })
+}
+
 /// A local community announces `activity` (unchanged) to its remote followers; for a new
 /// top-level post also the bare object, which is what Mastodon shows (Lemmy does both;
 /// announcing replies too flooded Mastodon timelines, Lemmy #2224/#2606).
@@ -36,24 +54,11 @@ pub async fn relay(
     activity: &Value,
     bare_object: Option<&Value>,
 ) -> Result<(), AppError> {
-    let followers = followers_of(community);
     let is_new_post = type_of(activity) == Some("Create") && bare_object.is_some();
     // A private community's announces go to its members only, and never in a form that
     // Mastodon would show as a boost (no bare object).
-    let cc = if community.members_only {
-        vec![]
-    } else {
-        vec![followers.clone()]
-    };
     let bare_object = bare_object.filter(|_| !community.members_only);
-    let announce = json!({
-        "id": state.new_id("activities/announce"),
-        "type": "Announce",
-        "actor": community.ap_id,
-        "to": audience_of(community),
-        "cc": cc,
-        "object": strip_context(activity.clone()),
-    });
+    let announce = announce_of(state, community, activity);
     send::queue(
         conn,
         &announce,
@@ -67,14 +72,7 @@ pub async fn relay(
     )
     .await?;
     if let Some(object) = bare_object {
-        let plain = json!({
-            "id": state.new_id("activities/announce"),
-            "type": "Announce",
-            "actor": community.ap_id,
-            "to": [PUBLIC],
-            "cc": [followers],
-            "object": strip_context(object.clone()),
-        });
+        let plain = announce_of(state, community, object);
         send::queue(
             conn,
             &plain,
@@ -100,14 +98,7 @@ pub async fn relay_to_inbox(
     activity: &Value,
     inbox: String,
 ) -> Result<(), AppError> {
-    let announce = json!({
-        "id": state.new_id("activities/announce"),
-        "type": "Announce",
-        "actor": community.ap_id,
-        "to": audience_of(community),
-        "cc": [],
-        "object": strip_context(activity.clone()),
-    });
+    let announce = announce_of(state, community, activity);
     send::queue(
         conn,
         &announce,
