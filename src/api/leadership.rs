@@ -125,7 +125,8 @@ async fn swap(
         let mut conn = state.db.pool.acquire().await?;
         community_by_handle(&mut conn, &handle).await?
     };
-    let proposal = leadership::ask_swap(&state, &user.person, &c, &input.with).await?;
+    let proposal =
+        crate::domain::proposals::ask_swap(&state, &user.person, &c, &input.with).await?;
     Ok((StatusCode::ACCEPTED, Json(Change::Proposed { proposal })).into_response())
 }
 
@@ -143,7 +144,7 @@ async fn proposals(
         let mut conn = state.db.pool.acquire().await?;
         community_by_handle(&mut conn, &handle).await?
     };
-    let items = leadership::proposals(&state, &user.person, &c).await?;
+    let items = crate::domain::proposals::proposals(&state, &user.person, &c).await?;
     Ok(Json(ProposalList { items }))
 }
 
@@ -160,6 +161,6 @@ async fn decide(
     ApiJson(input): ApiJson<DecideInput>,
 ) -> AppResult<Json<Proposal>> {
     Ok(Json(
-        leadership::decide(&state, &user.person, id, input.approve).await?,
+        crate::domain::proposals::decide(&state, &user.person, id, input.approve).await?,
     ))
 }

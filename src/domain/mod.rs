@@ -13,6 +13,7 @@ pub mod membership;
 pub mod moderation;
 pub mod posts;
 pub mod privacy;
+pub mod proposals;
 pub mod reports;
 pub mod threads;
 pub mod validate;

@@ -286,7 +286,7 @@ async fn proposal(
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |me, _| async move {
-        leadership::decide(&st, &me, f.proposal, f.approve).await?;
+        crate::domain::proposals::decide(&st, &me, f.proposal, f.approve).await?;
         Ok(())
     })
     .await
