@@ -208,15 +208,9 @@ async fn a_follower_of_a_lemmy_community_sees_everything(b: Backend, version: &s
         panic!("{group} is a Group");
     };
     let mut conn = state.db.pool.acquire().await.unwrap();
-    store::communities::upsert_follower(
-        &mut conn,
-        community.id,
-        reader.person.id,
-        "accepted",
-        None,
-    )
-    .await
-    .unwrap();
+    store::followers::upsert_follower(&mut conn, community.id, reader.person.id, "accepted", None)
+        .await
+        .unwrap();
     drop(conn);
 
     let f = |name: &str| format!("{version}/announce-{name}.json");
@@ -449,7 +443,7 @@ async fn a_follower_of_a_lemmy_community_sees_everything(b: Backend, version: &s
             .await
             .unwrap()
             .expect("the person fetched");
-        let role = store::communities::has_role(&mut conn, community.id, person.id, "moderator")
+        let role = store::roles::has_role(&mut conn, community.id, person.id, "moderator")
             .await
             .unwrap();
         assert_eq!(role, moderator, "{name}");

@@ -383,7 +383,7 @@ async fn private_communities_know_their_members_by_instance(b: Backend) {
     )
     .await
     .unwrap();
-    store::communities::upsert_follower(&mut conn, made.id, member.id, "pending", None)
+    store::followers::upsert_follower(&mut conn, made.id, member.id, "pending", None)
         .await
         .unwrap();
     let far = url::Url::parse("https://far.example/actor").unwrap();
@@ -398,7 +398,7 @@ async fn private_communities_know_their_members_by_instance(b: Backend) {
             .await
             .unwrap()
     );
-    store::communities::upsert_follower(&mut conn, made.id, member.id, "accepted", None)
+    store::followers::upsert_follower(&mut conn, made.id, member.id, "accepted", None)
         .await
         .unwrap();
     assert!(
@@ -519,7 +519,7 @@ async fn expired_invitations_let_nobody_in(b: Backend) {
         .unwrap();
     let mut conn = state.db.pool.acquire().await.unwrap();
     assert_eq!(
-        store::communities::follow_state(&mut conn, c.id, bob.person.id)
+        store::followers::follow_state(&mut conn, c.id, bob.person.id)
             .await
             .unwrap()
             .as_deref(),

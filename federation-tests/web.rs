@@ -698,7 +698,7 @@ async fn moderators_handle_reports_and_join_requests_on_their_page(b: Backend) {
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let mut conn = state.db.pool.acquire().await.unwrap();
-    let joined = guildhall::store::communities::follow_state(&mut conn, c.id, carol.id)
+    let joined = guildhall::store::followers::follow_state(&mut conn, c.id, carol.id)
         .await
         .unwrap();
     assert_eq!(joined.as_deref(), Some("accepted"));
@@ -734,7 +734,7 @@ async fn moderators_handle_reports_and_join_requests_on_their_page(b: Backend) {
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let mut conn = state.db.pool.acquire().await.unwrap();
-    let roles = guildhall::store::communities::roles_of(&mut conn, c.id, carol.id)
+    let roles = guildhall::store::roles::roles_of(&mut conn, c.id, carol.id)
         .await
         .unwrap();
     drop(conn);
@@ -756,7 +756,7 @@ async fn moderators_handle_reports_and_join_requests_on_their_page(b: Backend) {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let mut conn = state.db.pool.acquire().await.unwrap();
     assert!(
-        guildhall::store::communities::has_role(&mut conn, c.id, carol.id, "facilitator")
+        guildhall::store::roles::has_role(&mut conn, c.id, carol.id, "facilitator")
             .await
             .unwrap(),
         "the term passed to carol"

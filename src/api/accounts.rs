@@ -123,7 +123,7 @@ async fn profile(
     let p = store::people::find_local_by_name(&mut conn, &name)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    let roles = store::communities::roles_held(&mut conn, p.id).await?;
+    let roles = store::roles::roles_held(&mut conn, p.id).await?;
     Ok(Json(ProfileView {
         person: person_view(&p),
         roles,
@@ -136,5 +136,5 @@ async fn profile(
 pub struct ProfileView {
     #[serde(flatten)]
     pub person: PersonView,
-    pub roles: Vec<store::communities::HeldRole>,
+    pub roles: Vec<store::roles::HeldRole>,
 }

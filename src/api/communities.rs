@@ -32,7 +32,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Serialize)]
 struct ModeratorsOutput {
     /// Longest-serving first: a moderator can remove those listed after them.
-    items: Vec<crate::store::communities::RoleHolder>,
+    items: Vec<crate::store::roles::RoleHolder>,
 }
 
 /// The moderators of a community, local or remote (as its instance announced them).
@@ -42,7 +42,7 @@ async fn moderators(
 ) -> AppResult<Json<ModeratorsOutput>> {
     let mut conn = state.db.pool.acquire().await?;
     let c = super::posts::community_by_handle(&mut conn, &handle).await?;
-    let items = crate::store::communities::role_holders(&mut conn, c.id, "moderator").await?;
+    let items = crate::store::roles::role_holders(&mut conn, c.id, "moderator").await?;
     Ok(Json(ModeratorsOutput { items }))
 }
 
@@ -120,7 +120,7 @@ async fn roles(
     let c = super::posts::community_by_handle(&mut conn, &handle).await?;
     let mut out = serde_json::Map::new();
     for role in ["owner", "moderator", "facilitator", "mentor"] {
-        let holders = crate::store::communities::role_holders(&mut conn, c.id, role).await?;
+        let holders = crate::store::roles::role_holders(&mut conn, c.id, role).await?;
         out.insert(
             role.into(),
             serde_json::to_value(holders).unwrap_or_default(),
@@ -316,7 +316,7 @@ async fn settings(
 
 #[derive(Serialize)]
 struct PendingOutput {
-    items: Vec<crate::store::communities::Follower>,
+    items: Vec<crate::store::followers::Follower>,
 }
 
 /// People waiting to join an approval-only community, for its moderators.

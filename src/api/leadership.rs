@@ -53,7 +53,7 @@ async fn show(
         .into_iter()
         .map(|(_, ap_id)| ap_id)
         .collect();
-    let facilitators = store::communities::role_holders(&mut conn, c.id, "facilitator")
+    let facilitators = store::roles::role_holders(&mut conn, c.id, "facilitator")
         .await?
         .into_iter()
         .map(|h| h.ap_id)

@@ -99,7 +99,7 @@ pub fn handle_of(name: &str, ap_id: &url::Url, local: bool) -> String {
 pub async fn view(conn: &mut AnyConnection, p: DbPost) -> AppResult<PostView> {
     let community = store::communities::find_by_id(conn, p.community_id).await?;
     let author = store::people::find_by_id(conn, p.author_id).await?;
-    let author_roles = store::communities::roles_of(conn, p.community_id, p.author_id).await?;
+    let author_roles = store::roles::roles_of(conn, p.community_id, p.author_id).await?;
     let gone = p.is_gone();
     Ok(PostView {
         id: p.id,

@@ -43,8 +43,8 @@ pub struct NewCommunityInput {
 pub struct CommunityView {
     pub community: DbCommunity,
     pub topics: Vec<String>,
-    pub moderators: Vec<store::communities::RoleHolder>,
-    pub owners: Vec<store::communities::RoleHolder>,
+    pub moderators: Vec<store::roles::RoleHolder>,
+    pub owners: Vec<store::roles::RoleHolder>,
     pub followers: i64,
     pub settings: store::settings::CommunitySettings,
 }
@@ -118,8 +118,8 @@ pub async fn create(
     )
     .await?;
     store::communities::set_topics(&mut tx, community.id, &topics).await?;
-    store::communities::add_role(&mut tx, community.id, owner.id, "owner").await?;
-    store::communities::add_role(&mut tx, community.id, owner.id, "moderator").await?;
+    store::roles::add_role(&mut tx, community.id, owner.id, "owner").await?;
+    store::roles::add_role(&mut tx, community.id, owner.id, "moderator").await?;
     tx.commit().await?;
     tracing::info!(community = %community.name, owner = %owner.name, "community created");
     Ok(community)
@@ -140,9 +140,9 @@ pub async fn view_of(
     community: DbCommunity,
 ) -> AppResult<CommunityView> {
     let topics = store::communities::topics(conn, community.id).await?;
-    let moderators = store::communities::role_holders(conn, community.id, "moderator").await?;
-    let owners = store::communities::role_holders(conn, community.id, "owner").await?;
-    let followers = store::communities::follower_count(conn, community.id).await?;
+    let moderators = store::roles::role_holders(conn, community.id, "moderator").await?;
+    let owners = store::roles::role_holders(conn, community.id, "owner").await?;
+    let followers = store::followers::follower_count(conn, community.id).await?;
     let settings = store::settings::get(conn, community.id).await?;
     Ok(CommunityView {
         community,

@@ -158,17 +158,11 @@ pub async fn follow_as(
     invited: bool,
 ) -> AppResult<String> {
     let mut conn = state.db.write_conn().await?;
-    if let Some(s) = store::communities::follow_state(&mut conn, community.id, person.id).await? {
+    if let Some(s) = store::followers::follow_state(&mut conn, community.id, person.id).await? {
         // Waiting for approval, then invited: in at once.
         if s == "pending" && invited && community.local {
-            store::communities::upsert_follower(
-                &mut conn,
-                community.id,
-                person.id,
-                "accepted",
-                None,
-            )
-            .await?;
+            store::followers::upsert_follower(&mut conn, community.id, person.id, "accepted", None)
+                .await?;
             return Ok("accepted".into());
         }
         return Ok(s);
@@ -191,8 +185,7 @@ pub async fn follow_as(
         } else {
             "accepted"
         };
-        store::communities::upsert_follower(&mut conn, community.id, person.id, state, None)
-            .await?;
+        store::followers::upsert_follower(&mut conn, community.id, person.id, state, None).await?;
         if accepts_guidelines {
             store::settings::accept_guidelines(&mut conn, community.id, person.id).await?;
         }
@@ -211,7 +204,7 @@ pub async fn unfollow(
 ) -> AppResult<()> {
     if community.local {
         let mut conn = state.db.write_conn().await?;
-        if !store::communities::remove_follower(&mut conn, community.id, person.id).await? {
+        if !store::followers::remove_follower(&mut conn, community.id, person.id).await? {
             return Err(AppError::NotFound("follow"));
         }
         return Ok(());

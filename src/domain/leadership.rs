@@ -117,7 +117,7 @@ pub async fn set_model(
     let old = store::leadership::roster(&mut tx, community.id).await?;
     let mut holder = None;
     for id in old.iter().map(|(id, _)| *id).chain(roster.iter().copied()) {
-        if store::communities::has_role(&mut tx, community.id, id, "facilitator").await? {
+        if store::roles::has_role(&mut tx, community.id, id, "facilitator").await? {
             holder = Some(id);
             break;
         }
@@ -178,15 +178,15 @@ pub(super) async fn hand_over(
     let target = appointing::collection_of(state, community, "facilitator");
     let mut changes = Vec::new();
     if let Some(from) = from.filter(|f| *f != to)
-        && store::communities::remove_role(conn, community.id, from, "facilitator").await?
+        && store::roles::remove_role(conn, community.id, from, "facilitator").await?
     {
         changes.push(("Remove", from));
     }
-    if store::communities::role_since(conn, community.id, to, "facilitator")
+    if store::roles::role_since(conn, community.id, to, "facilitator")
         .await?
         .is_none()
     {
-        store::communities::add_role(conn, community.id, to, "facilitator").await?;
+        store::roles::add_role(conn, community.id, to, "facilitator").await?;
         changes.push(("Add", to));
     }
     if changes.is_empty() {
@@ -267,7 +267,7 @@ async fn rotate(state: &AppState, community_id: i64) -> AppResult<()> {
     }
     let mut current = None;
     for (i, (id, _)) in roster.iter().enumerate() {
-        if store::communities::has_role(&mut tx, community.id, *id, "facilitator").await? {
+        if store::roles::has_role(&mut tx, community.id, *id, "facilitator").await? {
             current = Some(i);
             break;
         }
@@ -300,9 +300,9 @@ pub async fn pass_on(
         let mut conn = state.db.pool.acquire().await?;
         let lead = store::leadership::get(&mut conn, community.id).await?;
         let holder =
-            store::communities::has_role(&mut conn, community.id, person.id, "facilitator").await?;
+            store::roles::has_role(&mut conn, community.id, person.id, "facilitator").await?;
         let moderator =
-            store::communities::has_role(&mut conn, community.id, person.id, "moderator").await?;
+            store::roles::has_role(&mut conn, community.id, person.id, "moderator").await?;
         if lead.model != "rotational" || !community.local {
             return Err(AppError::invalid(
                 "not_rotational",

@@ -8,10 +8,7 @@ use crate::{
     federation::activities::{create, following, send},
     state::AppState,
     store::{
-        self,
-        communities::{DbCommunity, Follower},
-        modlog::NewEntry,
-        people::DbPerson,
+        self, communities::DbCommunity, followers::Follower, modlog::NewEntry, people::DbPerson,
     },
 };
 use sqlx::AnyConnection;
@@ -26,10 +23,10 @@ pub async fn check_member(
     if !community.local || !community.approval_required {
         return Ok(());
     }
-    let state = store::communities::follow_state(conn, community.id, person_id).await?;
+    let state = store::followers::follow_state(conn, community.id, person_id).await?;
     // Anyone with a role (moderator, facilitator, mentor, owner) belongs, as for reading.
     if state.as_deref() == Some("accepted")
-        || !store::communities::roles_of(conn, community.id, person_id)
+        || !store::roles::roles_of(conn, community.id, person_id)
             .await?
             .is_empty()
     {
@@ -103,7 +100,7 @@ pub async fn update_settings(
         store::communities::set_members_only(&mut tx, community.id, on).await?;
     }
     for person_id in suspend {
-        store::communities::upsert_follower(&mut tx, community.id, person_id, "pending", None)
+        store::followers::upsert_follower(&mut tx, community.id, person_id, "pending", None)
             .await?;
         store::modlog::insert(
             &mut tx,
@@ -165,7 +162,7 @@ pub async fn check_newcomer_link(
     if !store::settings::get(conn, community.id)
         .await?
         .newcomer_limits
-        || !store::communities::roles_of(conn, community.id, person_id)
+        || !store::roles::roles_of(conn, community.id, person_id)
             .await?
             .is_empty()
         || !store::settings::is_newcomer(conn, community.id, person_id).await?
@@ -192,13 +189,12 @@ pub async fn pending(
     let mut conn = state.db.pool.acquire().await?;
     require_local_moderator(&mut conn, community, moderator, "see who waits to join").await?;
     let mut waiting =
-        store::communities::followers_in_state(&mut conn, community.id, "pending").await?;
+        store::followers::followers_in_state(&mut conn, community.id, "pending").await?;
     for f in waiting.iter_mut().filter(|f| !f.local) {
         let origin = url::Url::parse(&f.ap_id)
             .map(|u| format!("{}/", u.origin().ascii_serialization()))
             .unwrap_or_default();
-        f.new_instance =
-            !store::communities::has_member_on(&mut conn, community.id, &origin).await?;
+        f.new_instance = !store::followers::has_member_on(&mut conn, community.id, &origin).await?;
     }
     Ok(waiting)
 }
@@ -216,7 +212,7 @@ pub async fn decide(
         // Asked before the write transaction: it may take a NodeInfo fetch.
         let waiting = {
             let mut conn = state.db.pool.acquire().await?;
-            store::communities::followers_in_state(&mut conn, community.id, "pending").await?
+            store::followers::followers_in_state(&mut conn, community.id, "pending").await?
         };
         if let Some(f) = waiting.iter().find(|f| f.ap_id == person)
             && let Ok(ap_id) = url::Url::parse(&f.ap_id)
@@ -226,7 +222,7 @@ pub async fn decide(
     }
     let mut tx = state.db.begin().await?;
     require_local_moderator(&mut tx, community, moderator, "accept new members").await?;
-    let waiting = store::communities::followers_in_state(&mut tx, community.id, "pending").await?;
+    let waiting = store::followers::followers_in_state(&mut tx, community.id, "pending").await?;
     let Some(follower) = waiting
         .into_iter()
         .find(|f| f.ap_id == person || (f.local && f.name == person))
@@ -234,7 +230,7 @@ pub async fn decide(
         return Err(AppError::NotFound("pending follow"));
     };
     if accepted {
-        store::communities::upsert_follower(
+        store::followers::upsert_follower(
             &mut tx,
             community.id,
             follower.person_id,
@@ -243,7 +239,7 @@ pub async fn decide(
         )
         .await?;
     } else {
-        store::communities::remove_follower(&mut tx, community.id, follower.person_id).await?;
+        store::followers::remove_follower(&mut tx, community.id, follower.person_id).await?;
     }
     following::send_decision(&mut tx, state, community, &follower, accepted).await?;
     store::modlog::insert(

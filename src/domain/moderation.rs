@@ -19,7 +19,7 @@ pub(crate) async fn require_local_moderator(
     moderator: &DbPerson,
     what: &str,
 ) -> AppResult<()> {
-    if !store::communities::has_role(conn, community.id, moderator.id, "moderator").await? {
+    if !store::roles::has_role(conn, community.id, moderator.id, "moderator").await? {
         return Err(AppError::forbidden(
             "not_a_moderator",
             format!("only a moderator of the community can {what}"),
@@ -274,11 +274,11 @@ pub async fn check_appointment(
     if added || !community.local {
         return Ok(());
     }
-    use store::communities::role_since;
+    use store::roles::role_since;
     let Some(theirs) = role_since(conn, community.id, person.id, "moderator").await? else {
         return Ok(()); // not a moderator: nothing to remove
     };
-    let holders = store::communities::role_holders(conn, community.id, "moderator").await?;
+    let holders = store::roles::role_holders(conn, community.id, "moderator").await?;
     if holders.len() <= 1 {
         return Err(AppError::invalid(
             "last_moderator",
@@ -376,8 +376,7 @@ pub async fn appoint_approved(
     if role == "moderator" {
         check_appointment(&mut tx, community, moderator, &person, added).await?;
     }
-    let changed =
-        store::communities::set_role(&mut tx, community.id, person.id, role, added).await?;
+    let changed = store::roles::set_role(&mut tx, community.id, person.id, role, added).await?;
     // Nothing to say when nothing changed here, except to a remote community: what we know
     // of its moderators may be incomplete, it decides.
     if !changed && community.local {

@@ -75,7 +75,7 @@ pub async fn create_post(
     super::membership::check_member(&mut tx, community, author.id).await?;
     if community.local
         && community.posting_restricted_to_mods
-        && !store::communities::has_role(&mut tx, community.id, author.id, "moderator").await?
+        && !store::roles::has_role(&mut tx, community.id, author.id, "moderator").await?
     {
         return Err(AppError::forbidden(
             "mods_only",
@@ -256,7 +256,7 @@ pub async fn delete(
     let removed = if post.author_id == actor.id {
         false
     } else if community.local
-        && store::communities::has_role(&mut tx, community.id, actor.id, "moderator").await?
+        && store::roles::has_role(&mut tx, community.id, actor.id, "moderator").await?
     {
         true
     } else {

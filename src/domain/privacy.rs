@@ -44,19 +44,18 @@ pub async fn may_read(
     Ok(match reader {
         Reader::Anyone => false,
         Reader::Person(p) => {
-            store::communities::follow_state(conn, community.id, p.id)
+            store::followers::follow_state(conn, community.id, p.id)
                 .await?
                 .as_deref()
                 == Some("accepted")
-                || !store::communities::roles_of(conn, community.id, p.id)
+                || !store::roles::roles_of(conn, community.id, p.id)
                     .await?
                     .is_empty()
         }
         // Only the community's own instance answers for its members.
         Reader::Instance(signer) => {
             let origin = format!("{}/", signer.origin().ascii_serialization());
-            community.local
-                && store::communities::has_member_on(conn, community.id, &origin).await?
+            community.local && store::followers::has_member_on(conn, community.id, &origin).await?
         }
     })
 }
@@ -126,7 +125,7 @@ async fn check_software(state: &AppState, person: &Url) -> AppResult<()> {
 pub async fn members_to_suspend(state: &AppState, community: &DbCommunity) -> AppResult<Vec<i64>> {
     let members = {
         let mut conn = state.db.pool.acquire().await?;
-        store::communities::remote_members(&mut conn, community.id).await?
+        store::followers::remote_members(&mut conn, community.id).await?
     };
     let mut verdicts: std::collections::HashMap<String, Option<AppError>> = Default::default();
     let mut suspend = Vec::new();

@@ -85,7 +85,7 @@ async fn swap_places(
     roster.swap(i, j);
     store::leadership::set_roster(&mut tx, community.id, &roster).await?;
     for (from, to) in [(asked_by, other.id), (other.id, asked_by)] {
-        if store::communities::has_role(&mut tx, community.id, from, "facilitator").await? {
+        if store::roles::has_role(&mut tx, community.id, from, "facilitator").await? {
             hand_over(&mut tx, state, community, Some(from), to).await?;
             break;
         }

@@ -203,7 +203,7 @@ pub async fn check_is_follower_query(
         privacy::check_read(&mut conn, community, Reader::Instance(&signer)).await?;
     }
     let origin = format!("{}/", asked.origin().ascii_serialization());
-    if crate::store::communities::has_member_on(&mut conn, community.id, &origin).await? {
+    if crate::store::followers::has_member_on(&mut conn, community.id, &origin).await? {
         Ok(())
     } else {
         Err(AppError::NotFound("follower"))

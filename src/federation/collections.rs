@@ -156,7 +156,7 @@ async fn community_followers(
         check_is_follower_query(&data, &req, &c, asked).await?;
     }
     let mut conn = state.db.pool.acquire().await?;
-    let total = store::communities::follower_count(&mut conn, c.id).await?;
+    let total = store::followers::follower_count(&mut conn, c.id).await?;
     Ok(ap_response(&CountedCollection {
         kind: "Collection",
         id: state.url(&format!("/c/{}/followers", c.name)),
@@ -203,7 +203,7 @@ async fn role_collection(
 ) -> Result<Response, AppError> {
     let c = local_community(state, name).await?;
     let mut conn = state.db.pool.acquire().await?;
-    let holders = store::communities::role_holders(&mut conn, c.id, role).await?;
+    let holders = store::roles::role_holders(&mut conn, c.id, role).await?;
     let ids = holders
         .into_iter()
         .filter_map(|m| Url::parse(&m.ap_id).ok())

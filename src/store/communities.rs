@@ -1,4 +1,5 @@
-//! Communities (Group actors), their topics, roles and followers.
+//! Communities (Group actors) and their topics; their roles are in `roles`, their
+//! followers (members) in `followers`.
 
 use super::{flag, now_ms, parse_url};
 use sqlx::{AnyConnection, FromRow, Row, any::AnyRow};
@@ -239,26 +240,6 @@ pub async fn topics(
         .await
 }
 
-/// Gives `person_id` a role in a community (idempotent).
-pub async fn add_role(
-    conn: &mut AnyConnection,
-    community_id: i64,
-    person_id: i64,
-    role: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO community_roles (community_id, person_id, role, created_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-    )
-    .bind(community_id)
-    .bind(person_id)
-    .bind(role)
-    .bind(now_ms())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Makes a local community private (members only, which implies approving members) or
 /// public again (approval stays as it was).
 pub async fn set_members_only(
@@ -278,28 +259,6 @@ pub async fn set_members_only(
     Ok(())
 }
 
-/// Whether someone whose actor id starts with `origin` (`scheme://host[:port]/`) is an
-/// accepted member of the community or holds a role in it: what lets that instance fetch a
-/// private community's objects (Lemmy checks the same: a follower on the signer's instance).
-pub async fn has_member_on(
-    conn: &mut AnyConnection,
-    community_id: i64,
-    origin: &str,
-) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM community_followers f JOIN people p ON p.id = f.person_id \
-           WHERE f.community_id = $1 AND f.state = 'accepted' \
-           AND substr(p.ap_id, 1, length($2)) = $2) \
-         + (SELECT COUNT(*) FROM community_roles r JOIN people p ON p.id = r.person_id \
-           WHERE r.community_id = $1 AND substr(p.ap_id, 1, length($2)) = $2)",
-    )
-    .bind(community_id)
-    .bind(origin)
-    .fetch_one(conn)
-    .await?;
-    Ok(n > 0)
-}
-
 /// The private communities we know, ours and others' (a handful on any instance).
 pub async fn members_only(conn: &mut AnyConnection) -> Result<Vec<DbCommunity>, sqlx::Error> {
     let sql = concat!(
@@ -308,41 +267,6 @@ pub async fn members_only(conn: &mut AnyConnection) -> Result<Vec<DbCommunity>, 
         " FROM communities WHERE members_only = 1"
     );
     sqlx::query_as(sql).fetch_all(conn).await
-}
-
-/// A member from another instance: an accepted follower, or someone with a role.
-#[derive(Debug, Clone)]
-pub struct RemoteMember {
-    pub person_id: i64,
-    pub ap_id: String,
-    pub has_role: bool,
-}
-
-/// The community's members and role holders who live on other instances.
-pub async fn remote_members(
-    conn: &mut AnyConnection,
-    community_id: i64,
-) -> Result<Vec<RemoteMember>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT p.id, p.ap_id, (SELECT COUNT(*) FROM community_roles r \
-           WHERE r.community_id = $1 AND r.person_id = p.id) AS roles \
-         FROM people p WHERE p.local = 0 AND (p.id IN (SELECT person_id FROM \
-           community_followers WHERE community_id = $1 AND state = 'accepted') \
-         OR p.id IN (SELECT person_id FROM community_roles WHERE community_id = $1)) \
-         ORDER BY p.id",
-    )
-    .bind(community_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(RemoteMember {
-                person_id: r.try_get("id")?,
-                ap_id: r.try_get("ap_id")?,
-                has_role: r.try_get::<i64, _>("roles")? > 0,
-            })
-        })
-        .collect()
 }
 
 /// Turns approval of new members on or off for a local community.
@@ -359,158 +283,6 @@ pub async fn set_approval_required(
     Ok(())
 }
 
-/// A follower waiting for approval (or any follower), with their Follow's id.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Follower {
-    pub person_id: i64,
-    pub ap_id: String,
-    pub name: String,
-    pub local: bool,
-    pub inbox: String,
-    pub follow_id: Option<String>,
-    pub state: String,
-    /// Nobody from this person's instance is a member yet: admitting them lets that
-    /// instance's admins read a private community (filled in for moderators by
-    /// `domain::membership::pending`).
-    pub new_instance: bool,
-}
-
-/// A community's followers in `state` (`pending`, `accepted`), oldest first.
-pub async fn followers_in_state(
-    conn: &mut AnyConnection,
-    community_id: i64,
-    state: &str,
-) -> Result<Vec<Follower>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT p.id, p.ap_id, p.name, p.local, p.inbox, f.follow_id, f.state \
-         FROM community_followers f JOIN people p ON p.id = f.person_id \
-         WHERE f.community_id = $1 AND f.state = $2 ORDER BY f.created_at, p.id LIMIT 500",
-    )
-    .bind(community_id)
-    .bind(state)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Follower {
-                person_id: r.try_get("id")?,
-                ap_id: r.try_get("ap_id")?,
-                name: r.try_get("name")?,
-                local: r.try_get::<i64, _>("local")? != 0,
-                inbox: r.try_get("inbox")?,
-                follow_id: r.try_get("follow_id")?,
-                state: r.try_get("state")?,
-                new_instance: false,
-            })
-        })
-        .collect()
-}
-
-/// The roles `person_id` holds in a community (shown with their posts).
-pub async fn roles_of(
-    conn: &mut AnyConnection,
-    community_id: i64,
-    person_id: i64,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT role FROM community_roles WHERE community_id = $1 AND person_id = $2 \
-         ORDER BY role",
-    )
-    .bind(community_id)
-    .bind(person_id)
-    .fetch_all(conn)
-    .await
-}
-
-/// A role someone holds, with its community.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct HeldRole {
-    /// The community's ActivityPub id.
-    pub community: String,
-    pub community_title: String,
-    /// `owner`, `moderator`, `facilitator` or `mentor`.
-    pub role: String,
-}
-
-/// Every role a person holds, by community title; roles in private communities are left
-/// out (they would say who belongs).
-pub async fn roles_held(
-    conn: &mut AnyConnection,
-    person_id: i64,
-) -> Result<Vec<HeldRole>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT c.ap_id, c.title, r.role FROM community_roles r \
-         JOIN communities c ON c.id = r.community_id WHERE r.person_id = $1 \
-         AND c.members_only = 0 ORDER BY c.title, r.role LIMIT 500",
-    )
-    .bind(person_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(HeldRole {
-                community: r.try_get("ap_id")?,
-                community_title: r.try_get("title")?,
-                role: r.try_get("role")?,
-            })
-        })
-        .collect()
-}
-
-/// Gives (`on`) or takes away a role; whether anything changed.
-pub async fn set_role(
-    conn: &mut AnyConnection,
-    community_id: i64,
-    person_id: i64,
-    role: &str,
-    on: bool,
-) -> Result<bool, sqlx::Error> {
-    if !on {
-        return remove_role(conn, community_id, person_id, role).await;
-    }
-    let new = role_since(conn, community_id, person_id, role)
-        .await?
-        .is_none();
-    add_role(conn, community_id, person_id, role).await?;
-    Ok(new)
-}
-
-/// Takes a role away; false if the person did not hold it.
-pub async fn remove_role(
-    conn: &mut AnyConnection,
-    community_id: i64,
-    person_id: i64,
-    role: &str,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "DELETE FROM community_roles WHERE community_id = $1 AND person_id = $2 AND role = $3",
-    )
-    .bind(community_id)
-    .bind(person_id)
-    .bind(role)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-/// Since when `person_id` holds `role` (milliseconds), if they do.
-pub async fn role_since(
-    conn: &mut AnyConnection,
-    community_id: i64,
-    person_id: i64,
-    role: &str,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT created_at FROM community_roles WHERE community_id = $1 AND person_id = $2 \
-         AND role = $3",
-    )
-    .bind(community_id)
-    .bind(person_id)
-    .bind(role)
-    .fetch_optional(conn)
-    .await
-}
-
 /// The community whose moderators collection is `target` (Lemmy names it
 /// `{community}/moderators`; a Group may name another in `attributedTo`).
 pub async fn find_by_moderators_collection(
@@ -524,39 +296,6 @@ pub async fn find_by_moderators_collection(
          ORDER BY local DESC LIMIT 1"
     );
     sqlx::query_as(sql).bind(target).fetch_optional(conn).await
-}
-
-/// A person holding a role, for collections and pages.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RoleHolder {
-    pub ap_id: String,
-    pub name: String,
-    pub local: bool,
-}
-
-/// The people holding `role` in a community, longest-serving first.
-pub async fn role_holders(
-    conn: &mut AnyConnection,
-    community_id: i64,
-    role: &str,
-) -> Result<Vec<RoleHolder>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT p.ap_id, p.name, p.local FROM community_roles r JOIN people p ON p.id = r.person_id \
-         WHERE r.community_id = $1 AND r.role = $2 ORDER BY r.created_at, p.id",
-    )
-    .bind(community_id)
-    .bind(role)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(RoleHolder {
-                ap_id: r.try_get("ap_id")?,
-                name: r.try_get("name")?,
-                local: r.try_get::<i64, _>("local")? != 0,
-            })
-        })
-        .collect()
 }
 
 /// Any community by row id.
@@ -582,102 +321,6 @@ pub async fn find_by_id(conn: &mut AnyConnection, id: i64) -> Result<DbCommunity
     sqlx::query_as(sql).bind(id).fetch_one(conn).await
 }
 
-/// Whether `person_id` holds `role` in a community.
-pub async fn has_role(
-    conn: &mut AnyConnection,
-    community_id: i64,
-    person_id: i64,
-    role: &str,
-) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM community_roles WHERE community_id = $1 AND person_id = $2 \
-         AND role = $3",
-    )
-    .bind(community_id)
-    .bind(person_id)
-    .bind(role)
-    .fetch_one(conn)
-    .await?;
-    Ok(n > 0)
-}
-
-/// Records a follow (or refreshes its state and Follow id). Returns true if it is new.
-pub async fn upsert_follower(
-    conn: &mut AnyConnection,
-    community_id: i64,
-    person_id: i64,
-    state: &str,
-    follow_id: Option<&str>,
-) -> Result<bool, sqlx::Error> {
-    let existed: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM community_followers WHERE community_id = $1 AND person_id = $2",
-    )
-    .bind(community_id)
-    .bind(person_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO community_followers (community_id, person_id, state, follow_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (community_id, person_id) \
-         DO UPDATE SET state = excluded.state, \
-         follow_id = COALESCE(excluded.follow_id, community_followers.follow_id)",
-    )
-    .bind(community_id)
-    .bind(person_id)
-    .bind(state)
-    .bind(follow_id)
-    .bind(now_ms())
-    .execute(conn)
-    .await?;
-    Ok(existed == 0)
-}
-
-/// The follow state of a person for a community (`pending`, `accepted`), if any.
-pub async fn follow_state(
-    conn: &mut AnyConnection,
-    community_id: i64,
-    person_id: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT state FROM community_followers WHERE community_id = $1 AND person_id = $2",
-    )
-    .bind(community_id)
-    .bind(person_id)
-    .fetch_optional(conn)
-    .await
-}
-
-/// Removes a follow; true if there was one.
-pub async fn remove_follower(
-    conn: &mut AnyConnection,
-    community_id: i64,
-    person_id: i64,
-) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("DELETE FROM community_followers WHERE community_id = $1 AND person_id = $2")
-            .bind(community_id)
-            .bind(person_id)
-            .execute(conn)
-            .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-/// The distinct inboxes of a community's remote accepted followers (shared inbox when they
-/// have one), for fan-out.
-pub async fn follower_inboxes(
-    conn: &mut AnyConnection,
-    community_id: i64,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT COALESCE(p.shared_inbox, p.inbox) FROM community_followers f \
-         JOIN people p ON p.id = f.person_id \
-         WHERE f.community_id = $1 AND f.state = 'accepted' AND p.local = 0",
-    )
-    .bind(community_id)
-    .fetch_all(conn)
-    .await
-}
-
 /// Remote communities that local people follow (any state), by title.
 pub async fn followed_by(
     conn: &mut AnyConnection,
@@ -693,19 +336,6 @@ pub async fn followed_by(
     rows.iter()
         .map(|r| Ok((DbCommunity::from_row(r)?, r.try_get("follow_state")?)))
         .collect()
-}
-
-/// Number of accepted followers of a community.
-pub async fn follower_count(
-    conn: &mut AnyConnection,
-    community_id: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM community_followers WHERE community_id = $1 AND state = 'accepted'",
-    )
-    .bind(community_id)
-    .fetch_one(conn)
-    .await
 }
 
 /// A remote community by name and host (`name@host`, the host with its port if any).

@@ -8,6 +8,7 @@ pub mod activities;
 pub mod bans;
 pub mod communities;
 pub mod deliveries;
+pub mod followers;
 pub mod inbound;
 pub mod instance;
 pub mod instances;
@@ -18,6 +19,7 @@ pub mod notices;
 pub mod people;
 pub mod posts;
 pub mod reports;
+pub mod roles;
 pub mod settings;
 
 use anyhow::Context;

@@ -105,7 +105,7 @@ async fn render(
         topics = topics_html(&v.topics),
     );
     if let Some(u) = viewer.user() {
-        let state_of = store::communities::follow_state(&mut conn, c.id, u.person.id).await?;
+        let state_of = store::followers::follow_state(&mut conn, c.id, u.person.id).await?;
         let (action, label) = match state_of.as_deref() {
             Some("pending") => ("unfollow", "Cancel follow request (pending)"),
             Some(_) => ("unfollow", "Leave"),
@@ -119,7 +119,7 @@ async fn render(
             "<form method=\"post\" action=\"/community/{}/{action}\"><button>{label}</button></form>",
             c.id
         );
-        if store::communities::has_role(&mut conn, c.id, u.person.id, "moderator").await? {
+        if store::roles::has_role(&mut conn, c.id, u.person.id, "moderator").await? {
             let _ = write!(
                 body,
                 "<p><a href=\"/community/{}/moderation\">Moderation</a> (reports, people \

@@ -216,7 +216,7 @@ pub async fn person_page(state: &AppState, viewer: &Viewer, name: &str) -> AppRe
         escape(&state.domain),
         p.bio_html.as_deref().unwrap_or_default()
     );
-    let roles = store::communities::roles_held(&mut conn, p.id).await?;
+    let roles = store::roles::roles_held(&mut conn, p.id).await?;
     if !roles.is_empty() {
         body.push_str("<section><h2>Roles</h2><ul>");
         for r in &roles {

@@ -42,7 +42,7 @@ pub async fn sections(state: &AppState, c: &DbCommunity) -> AppResult<String> {
     let mut conn = state.db.pool.acquire().await?;
     let mut out = String::from("<section><h2>Roles</h2><ul>");
     for role in ["owner", "moderator", "facilitator", "mentor"] {
-        let holders = store::communities::role_holders(&mut conn, c.id, role).await?;
+        let holders = store::roles::role_holders(&mut conn, c.id, role).await?;
         let names: Vec<String> = holders.iter().map(|h| escape(&h.ap_id)).collect();
         let _ = write!(
             out,

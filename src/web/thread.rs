@@ -149,7 +149,7 @@ async fn thread_page(
     }
     let moderator = match viewer.user() {
         Some(u) if community.local => {
-            store::communities::has_role(&mut conn, community.id, u.person.id, "moderator").await?
+            store::roles::has_role(&mut conn, community.id, u.person.id, "moderator").await?
         }
         _ => false,
     };

@@ -151,8 +151,7 @@ async fn apply(
         )
         .await?;
     }
-    let changed =
-        store::communities::set_role(&mut tx, community.id, person.id, role, added).await?;
+    let changed = store::roles::set_role(&mut tx, community.id, person.id, role, added).await?;
     if changed {
         let action = format!("{}_{role}", if added { "add" } else { "remove" });
         store::modlog::insert(
@@ -189,8 +188,7 @@ async fn apply_by_community(
         .dereference(data)
         .await?;
     let mut tx = data.db.begin().await?;
-    let changed =
-        store::communities::set_role(&mut tx, community.id, person.id, role, added).await?;
+    let changed = store::roles::set_role(&mut tx, community.id, person.id, role, added).await?;
     if changed && added {
         store::modlog::insert(
             &mut tx,

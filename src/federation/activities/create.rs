@@ -177,7 +177,7 @@ async fn check_may_post(
         crate::domain::membership::check_newcomer_link(&mut conn, &c, author.id, links).await?;
         if c.local
             && c.posting_restricted_to_mods
-            && !store::communities::has_role(&mut conn, c.id, author.id, "moderator").await?
+            && !store::roles::has_role(&mut conn, c.id, author.id, "moderator").await?
         {
             return Err(AppError::forbidden(
                 "mods_only",

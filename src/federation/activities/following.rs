@@ -50,7 +50,7 @@ pub async fn receive_follow(
     if !community.local {
         return Ok(Outcome::Ignored);
     }
-    let known = store::communities::follow_state(&mut tx, community.id, person.id).await?;
+    let known = store::followers::follow_state(&mut tx, community.id, person.id).await?;
     // Someone we invited is welcome at once.
     let invited = store::invitations::is_invited(&mut tx, community.id, person.id).await?;
     if invited {
@@ -61,7 +61,7 @@ pub async fn receive_follow(
         && !(invited && keeps_private)
     {
         // Waits for a moderator (`domain::membership::decide`), who then sends the Accept.
-        store::communities::upsert_follower(
+        store::followers::upsert_follower(
             &mut tx,
             community.id,
             person.id,
@@ -73,7 +73,7 @@ pub async fn receive_follow(
         tracing::info!(community = %community.name, follower = %person.ap_id, "follow awaits approval");
         return Ok(Outcome::Done);
     }
-    store::communities::upsert_follower(
+    store::followers::upsert_follower(
         &mut tx,
         community.id,
         person.id,
@@ -112,7 +112,7 @@ pub async fn send_decision(
     conn: &mut sqlx::AnyConnection,
     state: &AppState,
     community: &store::communities::DbCommunity,
-    follower: &store::communities::Follower,
+    follower: &store::followers::Follower,
     accepted: bool,
 ) -> Result<(), AppError> {
     let Some(follow_id) = &follower.follow_id else {
@@ -194,16 +194,16 @@ async fn set_follow_state(
     let Some(follower) = follower.filter(|p| p.local) else {
         return Ok(Outcome::Ignored);
     };
-    if store::communities::follow_state(&mut conn, community.id, follower.id)
+    if store::followers::follow_state(&mut conn, community.id, follower.id)
         .await?
         .is_none()
     {
         return Ok(Outcome::Ignored); // not a follow we asked for
     }
     if state == "rejected" {
-        store::communities::remove_follower(&mut conn, community.id, follower.id).await?;
+        store::followers::remove_follower(&mut conn, community.id, follower.id).await?;
     } else {
-        store::communities::upsert_follower(&mut conn, community.id, follower.id, state, None)
+        store::followers::upsert_follower(&mut conn, community.id, follower.id, state, None)
             .await?;
     }
     tracing::info!(community = %community.ap_id, follower = %follower.name, state, "follow answered");
@@ -245,7 +245,7 @@ pub async fn receive_undo_follow(
         return Ok(Outcome::Ignored);
     };
     if !community.local
-        || !store::communities::remove_follower(&mut conn, community.id, person.id).await?
+        || !store::followers::remove_follower(&mut conn, community.id, person.id).await?
     {
         return Ok(Outcome::Ignored);
     }
@@ -268,7 +268,7 @@ pub async fn send_follow(
         "to": [community.ap_id],
     });
     let mut tx = state.db.begin().await?;
-    store::communities::upsert_follower(
+    store::followers::upsert_follower(
         &mut tx,
         community.id,
         person.id,
@@ -308,7 +308,7 @@ pub async fn send_unfollow(
     .fetch_optional(&mut *tx)
     .await?
     .flatten();
-    if !store::communities::remove_follower(&mut tx, community.id, person.id).await? {
+    if !store::followers::remove_follower(&mut tx, community.id, person.id).await? {
         return Err(AppError::NotFound("follow"));
     }
     let undo = json!({

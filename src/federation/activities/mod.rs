@@ -160,7 +160,7 @@ pub async fn moderates(
         if vouched_by.is_some_and(|g| g.id != community.id) {
             return Ok(false);
         }
-        Ok(store::communities::has_role(conn, community.id, person.id, "moderator").await?)
+        Ok(store::roles::has_role(conn, community.id, person.id, "moderator").await?)
     } else {
         Ok(vouched_by.is_some_and(|g| g.id == community.id))
     }

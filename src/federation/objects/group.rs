@@ -219,7 +219,7 @@ pub async fn local_group_json(
         .into_iter()
         .map(|(_, ap_id)| ap_id)
         .collect();
-    let facilitators: Vec<String> = store::communities::role_holders(conn, c.id, "facilitator")
+    let facilitators: Vec<String> = store::roles::role_holders(conn, c.id, "facilitator")
         .await?
         .into_iter()
         .map(|h| h.ap_id)
