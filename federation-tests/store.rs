@@ -22,6 +22,7 @@ on_both_stores!(
     remote_actors_from_real_servers_are_stored,
     private_communities_know_their_members_by_instance,
     expired_invitations_let_nobody_in,
+    members_get_notices_and_remote_members_are_known,
 );
 
 fn account(name: &str) -> NewAccount {
@@ -525,4 +526,96 @@ async fn expired_invitations_let_nobody_in(b: Backend) {
             .as_deref(),
         Some("accepted")
     );
+}
+
+async fn members_get_notices_and_remote_members_are_known(b: Backend) {
+    let (state, _db) = test_state(b, "").await;
+    let alice = user(&state, "alice").await;
+    let bob = user(&state, "bob").await;
+    let carol = user(&state, "carol").await;
+    let c = communities::create(&state, &alice.person, community("guild"))
+        .await
+        .unwrap();
+    let mut conn = state.db.pool.acquire().await.unwrap();
+    store::followers::upsert_follower(&mut conn, c.id, bob.person.id, "accepted", None)
+        .await
+        .unwrap();
+    store::followers::upsert_follower(&mut conn, c.id, carol.person.id, "pending", None)
+        .await
+        .unwrap();
+    let far = store::people::upsert(
+        &mut conn,
+        &NewPerson {
+            ap_id: "https://far.example/u/dora",
+            name: "dora",
+            display_name: None,
+            bio_html: None,
+            bio_source: None,
+            local: false,
+            inbox: "https://far.example/u/dora/inbox",
+            shared_inbox: None,
+            public_key: "-",
+            private_key: None,
+            published: 0,
+            updated: None,
+            actor_type: "Person",
+        },
+    )
+    .await
+    .unwrap();
+    store::roles::add_role(&mut conn, c.id, far.id, "mentor")
+        .await
+        .unwrap();
+    // Local members and role holders (alice owns it; bob is accepted), not carol (waiting)
+    // nor dora (elsewhere: her own server tells her).
+    let given = store::notices::notify_members(&mut conn, c.id, "handover", "bob facilitates")
+        .await
+        .unwrap();
+    assert_eq!(given, 2);
+    let mine = store::notices::list(&mut conn, bob.person.id, 10)
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        (mine[0].body.as_str(), mine[0].read),
+        ("bob facilitates", false)
+    );
+    assert!(
+        store::notices::list(&mut conn, carol.person.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store::notices::unread(&mut conn, bob.person.id)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store::notices::mark_read(&mut conn, bob.person.id)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store::notices::unread(&mut conn, bob.person.id)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store::notices::unread(&mut conn, alice.person.id)
+            .await
+            .unwrap(),
+        1
+    );
+
+    let remote = store::followers::remote_members(&mut conn, c.id)
+        .await
+        .unwrap();
+    assert_eq!(remote.len(), 1);
+    assert_eq!((remote[0].person_id, remote[0].has_role), (far.id, true));
+    let held = store::roles::roles_held(&mut conn, far.id).await.unwrap();
+    assert_eq!(held[0].role, "mentor");
 }
