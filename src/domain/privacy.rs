@@ -123,22 +123,32 @@ async fn check_software(state: &AppState, person: &Url) -> AppResult<()> {
 /// would not keep it private. Role holders there make the switch fail (409: take their role
 /// first); the followers there are returned, to wait again for a moderator.
 pub async fn members_to_suspend(state: &AppState, community: &DbCommunity) -> AppResult<Vec<i64>> {
+    use futures::StreamExt;
     let members = {
         let mut conn = state.db.pool.acquire().await?;
         store::followers::remote_members(&mut conn, community.id).await?
     };
-    let mut verdicts: std::collections::HashMap<String, Option<AppError>> = Default::default();
+    // One question per instance, several at once (NodeInfo fetches may be slow).
+    let mut instances: std::collections::HashMap<String, Url> = Default::default();
+    for m in &members {
+        if let Ok(ap_id) = Url::parse(&m.ap_id) {
+            instances
+                .entry(software::domain_of(&ap_id))
+                .or_insert(ap_id);
+        }
+    }
+    let verdicts: std::collections::HashMap<String, AppError> = futures::stream::iter(instances)
+        .map(|(domain, ap_id)| async move { (domain, check_software(state, &ap_id).await.err()) })
+        .buffer_unordered(16)
+        .filter_map(|(domain, why)| async move { why.map(|w| (domain, w)) })
+        .collect()
+        .await;
     let mut suspend = Vec::new();
     for m in members {
         let Ok(ap_id) = Url::parse(&m.ap_id) else {
             continue;
         };
-        let domain = software::domain_of(&ap_id);
-        if !verdicts.contains_key(&domain) {
-            let verdict = check_software(state, &ap_id).await.err();
-            verdicts.insert(domain.clone(), verdict);
-        }
-        if let Some(Some(why)) = verdicts.get(&domain) {
+        if let Some(why) = verdicts.get(&software::domain_of(&ap_id)) {
             if m.has_role {
                 return Err(AppError::conflict(
                     "cannot_keep_private",
