@@ -6,7 +6,7 @@ use crate::support::{
     process::{TestServer, binary, free_port, run_cli},
     test_db,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::{process::Command, time::Duration};
 
 fn stdout(o: &std::process::Output) -> String {
@@ -69,8 +69,13 @@ async fn operator_flow(server: &TestServer) {
     let out = server.cli(&["admin", "list-communities", "--json"], "");
     assert!(out.status.success());
     let list: Value = serde_json::from_str(&stdout(&out)).expect("JSON list");
-    assert_eq!(list[0]["name"], "woodwork");
-    assert_eq!(list[0]["owners"][0], "alice");
+    let woodwork = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "woodwork")
+        .expect("woodwork listed");
+    assert_eq!(woodwork["owners"][0], "alice");
     let out = server.cli(&["admin", "list-users", "--json"], "");
     let users: Value = serde_json::from_str(&stdout(&out)).expect("JSON list");
     assert_eq!(users[0]["name"], "alice");
@@ -118,6 +123,30 @@ async fn operator_flow(server: &TestServer) {
             .as_str()
             .unwrap()
             .contains("BEGIN PUBLIC KEY")
+    );
+    // A private community, from the command line.
+    let out = server.cli(
+        &[
+            "admin",
+            "create-community",
+            "circle",
+            "--owner",
+            "alice",
+            "--private",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let circle: Value = server
+        .get("/c/circle", "application/activity+json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&circle["membersOnly"], &circle["manuallyApprovesFollowers"]),
+        (&json!(true), &json!(true)),
+        "{circle}"
     );
 }
 

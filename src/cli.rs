@@ -168,6 +168,12 @@ pub struct CreateCommunity {
     /// A topic (repeat for several).
     #[arg(long = "topic", value_name = "TOPIC")]
     pub topics: Vec<String>,
+    /// New members wait for a moderator's approval.
+    #[arg(long)]
+    pub approval_required: bool,
+    /// Private: only members see its posts (implies --approval-required).
+    #[arg(long)]
+    pub private: bool,
 }
 
 /// Runs a parsed command line; the exit code says whether it worked.
@@ -448,6 +454,8 @@ async fn create_community(state: &AppState, args: CreateCommunity) -> anyhow::Re
         summary: args.summary,
         guidelines: args.guidelines,
         topics: args.topics,
+        approval_required: args.approval_required,
+        private: args.private,
         ..Default::default()
     };
     let c = communities::create(state, &owner, input)
