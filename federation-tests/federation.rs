@@ -83,6 +83,20 @@ impl User {
         v
     }
 
+    /// Finds a community by handle (`name@host`) from this user's server and asks to join;
+    /// the follow's answer (`state`: `accepted` or `pending`).
+    pub(crate) async fn join(&self, handle: &str) -> Value {
+        self.get(&format!("/resolve?q=!{handle}")).await;
+        self.post(&format!("/communities/{handle}/follow"), json!({}))
+            .await
+    }
+
+    /// `join`, then waits until the community's server has accepted.
+    pub(crate) async fn join_accepted(&self, handle: &str) {
+        self.join(handle).await;
+        wait_follow_accepted(self, handle).await;
+    }
+
     pub(crate) async fn post(&self, path: &str, body: Value) -> Value {
         let (s, v) = self.call(reqwest::Method::POST, path, Some(body)).await;
         assert!(s == 200 || s == 201, "POST {path}: {s} {v}");
@@ -408,10 +422,7 @@ async fn deliveries_survive_a_crash_and_a_receiver_outage() {
         .await;
     let handle = format!("woodwork@alpha.test:{}", alpha.port);
     let bob = User::create(&beta, "bob").await;
-    bob.get(&format!("/resolve?q=!{handle}")).await;
-    bob.post(&format!("/communities/{handle}/follow"), json!({}))
-        .await;
-    wait_follow_accepted(&bob, &handle).await;
+    bob.join_accepted(&handle).await;
 
     // Beta goes down; alice posts; alpha cannot deliver and keeps the delivery.
     beta.kill();
@@ -529,10 +540,7 @@ async fn a_dead_instance_is_skipped_until_it_speaks_again() {
         .await;
     let handle = format!("woodwork@alpha.test:{}", alpha.port);
     let bob = User::create(&beta, "bob").await;
-    bob.get(&format!("/resolve?q=!{handle}")).await;
-    bob.post(&format!("/communities/{handle}/follow"), json!({}))
-        .await;
-    wait_follow_accepted(&bob, &handle).await;
+    bob.join_accepted(&handle).await;
     let beta_domain = format!("beta.test:{}", beta.port);
     let status = || {
         let out = alpha.cli(&["admin", "federation", "status", "--json"], "");

@@ -3,7 +3,7 @@
 //! co-lead for sensitive changes.
 
 use crate::{
-    federation::{User, WAIT, wait_follow_accepted},
+    federation::{User, WAIT},
     support::{poll_until, process::TestServer},
 };
 use serde_json::{Value, json};
@@ -34,10 +34,7 @@ async fn a_rotation_hands_the_facilitator_role_over_across_instances() {
     let alice_id = format!("{}/u/alice", alpha.base_url);
     let bob = User::create(&beta, "bob").await;
     let bob_id = format!("{}/u/bob", beta.base_url);
-    bob.get(&format!("/resolve?q=!{handle}")).await;
-    bob.post(&format!("/communities/{handle}/follow"), json!({}))
-        .await;
-    wait_follow_accepted(&bob, &handle).await;
+    bob.join_accepted(&handle).await;
 
     // Two-second terms: alice first, then bob (who lives on beta).
     let l = alice

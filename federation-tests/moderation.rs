@@ -22,10 +22,7 @@ async fn a_moderator_locks_and_unlocks_a_thread_across_instances() {
         .await;
     let handle = format!("woodwork@alpha.test:{}", alpha.port);
     let bob = User::create(&beta, "bob").await;
-    bob.get(&format!("/resolve?q=!{handle}")).await;
-    bob.post(&format!("/communities/{handle}/follow"), json!({}))
-        .await;
-    wait_follow_accepted(&bob, &handle).await;
+    bob.join_accepted(&handle).await;
 
     let post = alice
         .post(
@@ -341,10 +338,7 @@ async fn a_moderator_on_another_instance_is_appointed_moderates_from_home_and_is
     let bob = User::create(&beta, "bob").await;
     let bob_id = format!("{}/u/bob", beta.base_url);
     let alice_id = format!("{}/u/alice", alpha.base_url);
-    bob.get(&format!("/resolve?q=!{handle}")).await;
-    bob.post(&format!("/communities/{handle}/follow"), json!({}))
-        .await;
-    wait_follow_accepted(&bob, &handle).await;
+    bob.join_accepted(&handle).await;
     let post = alice
         .post(
             "/communities/woodwork/posts",
@@ -512,10 +506,7 @@ async fn reports_reach_every_moderator_and_name_the_reporter_only_where_it_was_m
     let bob = User::create(&beta, "bob").await;
     let mia = User::create(&beta, "mia").await;
     let bob_id = format!("{}/u/bob", beta.base_url);
-    bob.get(&format!("/resolve?q=!{handle}")).await;
-    bob.post(&format!("/communities/{handle}/follow"), json!({}))
-        .await;
-    wait_follow_accepted(&bob, &handle).await;
+    bob.join_accepted(&handle).await;
     remote.follow(&alpha, &group, 1).await;
     // Mia, on beta, moderates the community too.
     alice
@@ -772,9 +763,7 @@ async fn an_approval_only_community_admits_the_members_a_moderator_accepts() {
     // Three people ask to join: bob from beta, carol here, a remote user.
     let bob = User::create(&beta, "bob").await;
     let bob_id = format!("{}/u/bob", beta.base_url);
-    bob.get(&format!("/resolve?q=!{handle}")).await;
-    bob.post(&format!("/communities/{handle}/follow"), json!({}))
-        .await;
+    bob.join(&handle).await;
     let joined = carol.post("/communities/guild/follow", json!({})).await;
     assert_eq!(joined["state"], "pending", "{joined}");
     remote.follow(&alpha, &group, 1).await;
@@ -890,10 +879,7 @@ async fn facilitators_and_mentors_are_named_across_instances_and_shown_with_thei
     let handle = format!("woodwork@alpha.test:{}", alpha.port);
     let bob = User::create(&beta, "bob").await;
     let bob_id = format!("{}/u/bob", beta.base_url);
-    bob.get(&format!("/resolve?q=!{handle}")).await;
-    bob.post(&format!("/communities/{handle}/follow"), json!({}))
-        .await;
-    wait_follow_accepted(&bob, &handle).await;
+    bob.join_accepted(&handle).await;
 
     // Alice names bob (on beta) a mentor and carol a facilitator.
     alice

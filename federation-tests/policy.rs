@@ -46,10 +46,7 @@ async fn an_allow_list_limits_federation_to_partners_and_is_reversible() {
     let handle = format!("woodwork@alpha.test:{}", alpha.port);
     // Before: bob (beta) and remote user 1 (remote.test) both follow.
     let bob = User::create(&beta, "bob").await;
-    bob.get(&format!("/resolve?q=!{handle}")).await;
-    bob.post(&format!("/communities/{handle}/follow"), json!({}))
-        .await;
-    wait_follow_accepted(&bob, &handle).await;
+    bob.join_accepted(&handle).await;
     remote.follow(&alpha, &group, 1).await;
 
     // The admin allows beta only and switches to allow-list mode.
