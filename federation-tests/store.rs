@@ -39,6 +39,35 @@ async fn user(state: &AppState, name: &str) -> accounts::LocalUser {
         .expect("create user")
 }
 
+/// A person of another instance, as their Person would be stored.
+async fn remote_person(
+    conn: &mut sqlx::AnyConnection,
+    ap_id: &str,
+    name: &str,
+) -> store::people::DbPerson {
+    let inbox = format!("{ap_id}/inbox");
+    store::people::upsert(
+        conn,
+        &NewPerson {
+            ap_id,
+            name,
+            display_name: None,
+            bio_html: None,
+            bio_source: None,
+            local: false,
+            inbox: &inbox,
+            shared_inbox: None,
+            public_key: "-",
+            private_key: None,
+            published: 0,
+            updated: None,
+            actor_type: "Person",
+        },
+    )
+    .await
+    .unwrap()
+}
+
 fn community(name: &str) -> NewCommunityInput {
     NewCommunityInput {
         name: name.into(),
@@ -364,26 +393,7 @@ async fn private_communities_know_their_members_by_instance(b: Backend) {
     .unwrap();
     assert!(made.members_only && made.approval_required);
     let mut conn = state.db.pool.acquire().await.unwrap();
-    let member = store::people::upsert(
-        &mut conn,
-        &NewPerson {
-            ap_id: "https://far.example/u/bob",
-            name: "bob",
-            display_name: None,
-            bio_html: None,
-            bio_source: None,
-            local: false,
-            inbox: "https://far.example/u/bob/inbox",
-            shared_inbox: None,
-            public_key: "-",
-            private_key: None,
-            published: 0,
-            updated: None,
-            actor_type: "Person",
-        },
-    )
-    .await
-    .unwrap();
+    let member = remote_person(&mut conn, "https://far.example/u/bob", "bob").await;
     store::followers::upsert_follower(&mut conn, made.id, member.id, "pending", None)
         .await
         .unwrap();
@@ -543,26 +553,7 @@ async fn members_get_notices_and_remote_members_are_known(b: Backend) {
     store::followers::upsert_follower(&mut conn, c.id, carol.person.id, "pending", None)
         .await
         .unwrap();
-    let far = store::people::upsert(
-        &mut conn,
-        &NewPerson {
-            ap_id: "https://far.example/u/dora",
-            name: "dora",
-            display_name: None,
-            bio_html: None,
-            bio_source: None,
-            local: false,
-            inbox: "https://far.example/u/dora/inbox",
-            shared_inbox: None,
-            public_key: "-",
-            private_key: None,
-            published: 0,
-            updated: None,
-            actor_type: "Person",
-        },
-    )
-    .await
-    .unwrap();
+    let far = remote_person(&mut conn, "https://far.example/u/dora", "dora").await;
     store::roles::add_role(&mut conn, c.id, far.id, "mentor")
         .await
         .unwrap();
