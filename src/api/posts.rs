@@ -221,11 +221,10 @@ async fn thread(
     } else {
         load(&mut conn, root_id).await?
     };
-    let all = store::posts::thread(&mut conn, root.id).await?;
-    let shown = crate::domain::threads::page_of_thread(&all, root.id, q.page, at);
+    let shown = crate::domain::threads::load(&mut conn, root.id, q.page, at).await?;
     let mut replies = Vec::with_capacity(shown.replies.len());
     for r in shown.replies {
-        replies.push(view(&mut conn, r.clone()).await?);
+        replies.push(view(&mut conn, r).await?);
     }
     Ok(Json(ThreadOutput {
         post: view(&mut conn, root).await?,

@@ -294,6 +294,65 @@ pub async fn thread(conn: &mut AnyConnection, root_id: i64) -> Result<Vec<DbPost
     sqlx::query_as(sql).bind(root_id).fetch_all(conn).await
 }
 
+/// How many replies answer the thread's post directly (its top-level replies).
+pub async fn top_level_count(conn: &mut AnyConnection, root_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM posts WHERE parent_id = $1")
+        .bind(root_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// Where, among the thread's top-level replies (oldest first, from 0), is the one above
+/// `reply_id`; None when the reply is not in this thread.
+pub async fn top_level_position(
+    conn: &mut AnyConnection,
+    root_id: i64,
+    reply_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    // Up the parent chain until the reply whose parent is the thread's post (the depth
+    // bound keeps a corrupt cycle from looping).
+    sqlx::query_scalar(
+        "WITH RECURSIVE up(id, parent_id, hops) AS ( \
+           SELECT id, parent_id, 0 FROM posts WHERE id = $2 AND root_id = $1 \
+           UNION ALL SELECT p.id, p.parent_id, up.hops + 1 FROM posts p \
+             JOIN up ON p.id = up.parent_id WHERE up.parent_id <> $1 AND up.hops < 1000) \
+         SELECT (SELECT COUNT(*) FROM posts t WHERE t.parent_id = $1 \
+           AND (t.published < x.published OR (t.published = x.published AND t.id < x.id))) \
+         FROM posts x WHERE x.id = (SELECT id FROM up WHERE parent_id = $1 LIMIT 1)",
+    )
+    .bind(root_id)
+    .bind(reply_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// One page of a thread: `limit` top-level replies from `offset` (oldest first), each with
+/// every reply under it, in thread order (oldest first). Reads only that page, however
+/// long the thread.
+pub async fn thread_page(
+    conn: &mut AnyConnection,
+    root_id: i64,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<DbPost>, sqlx::Error> {
+    let sql = concat!(
+        "WITH RECURSIVE top(id) AS (SELECT id FROM posts WHERE parent_id = $1 \
+           ORDER BY published, id LIMIT $2 OFFSET $3), \
+         below(id, hops) AS (SELECT id, 0 FROM top \
+           UNION ALL SELECT p.id, below.hops + 1 FROM posts p JOIN below ON p.parent_id = below.id \
+           WHERE below.hops < 1000) \
+         SELECT ",
+        post_columns!(),
+        " FROM posts WHERE id IN (SELECT id FROM below) ORDER BY published, id"
+    );
+    sqlx::query_as(sql)
+        .bind(root_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(conn)
+        .await
+}
+
 /// Number of local posts and of local replies (NodeInfo).
 pub async fn local_counts(conn: &mut AnyConnection) -> Result<(i64, i64), sqlx::Error> {
     let row = sqlx::query(

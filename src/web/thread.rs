@@ -100,9 +100,10 @@ async fn thread_page(
         return Ok(not_found(&state, &viewer, "post"));
     }
     let author = store::people::find_by_id(&mut conn, root.author_id).await?;
-    let replies = store::posts::thread(&mut conn, root.id).await?;
-    // One query for the authors and one for the viewer's votes, however long the thread.
-    let author_ids: Vec<i64> = replies.iter().map(|r| r.author_id).collect();
+    // This page's top-level replies with their subtrees (only they are read).
+    let shown = crate::domain::threads::load(&mut conn, root.id, q.page, asked_reply).await?;
+    // One query for the authors and one for the viewer's votes, however long the page.
+    let author_ids: Vec<i64> = shown.replies.iter().map(|r| r.author_id).collect();
     let names: HashMap<i64, String> = store::people::find_many(&mut conn, &author_ids)
         .await?
         .into_iter()
@@ -182,8 +183,6 @@ async fn thread_page(
         );
     }
     body.push_str("<section><h2>Replies</h2>");
-    // This page's top-level replies with their subtrees.
-    let shown = crate::domain::threads::page_of_thread(&replies, root.id, q.page, asked_reply);
     let mut children: HashMap<Option<i64>, Vec<&DbPost>> = HashMap::new();
     for r in &shown.replies {
         children.entry(r.parent_id).or_default().push(r);
