@@ -250,6 +250,32 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
                          "actor": masto_user, "object": sneak });
     let (s, v) = masto.send_for(&alpha, &masto_user, create).await;
     assert_eq!((s, v["error"].as_str()), (403, Some("not_a_member")), "{v}");
+    // Nor by replying to a reply of theirs that we do not know yet (fetched as an ancestor,
+    // it meets the same rule, and nothing of either is stored).
+    let hidden = format!("{}/objects/hidden-parent", masto.base);
+    masto.serve(
+        "/objects/hidden-parent",
+        json!({ "id": hidden, "type": "Note", "attributedTo": masto_user, "inReplyTo": post_ap,
+                "to": [format!("{group}/followers")], "audience": group,
+                "content": "<p>slipped in as an ancestor</p>" }),
+        Duration::ZERO,
+        0,
+    );
+    let reply = json!({ "id": format!("{}/activities/sneak-reply", masto.base), "type": "Create",
+        "actor": masto_user,
+        "object": { "id": format!("{}/objects/sneak-reply", masto.base), "type": "Note",
+                    "attributedTo": masto_user, "inReplyTo": hidden,
+                    "to": [format!("{group}/followers")], "audience": group,
+                    "content": "<p>and a reply to it</p>" } });
+    let (s, v) = masto.send_for(&alpha, &masto_user, reply).await;
+    assert_eq!((s, v["error"].as_str()), (403, Some("not_a_member")), "{v}");
+    let thread = alice.get(&format!("/posts/{post_id}")).await;
+    assert!(!thread.to_string().contains("slipped in"), "{thread}");
+    assert_eq!(
+        thread["replies"].as_array().unwrap().len(),
+        1,
+        "bob's reply only: {thread}"
+    );
 
     // The Mastodon instance got nothing at all.
     assert_eq!(

@@ -229,11 +229,7 @@ pub async fn notify_handover(
     let who = if to.local {
         to.name.clone()
     } else {
-        format!(
-            "{}@{}",
-            to.name,
-            crate::federation::software::domain_of(&to.ap_id)
-        )
+        format!("{}@{}", to.name, store::instances::domain_of(&to.ap_id))
     };
     let body = format!(
         "{who} is now the facilitator of {}: the role passed on by rotation.",

@@ -23,13 +23,7 @@ pub async fn check_member(
     if !community.local || !community.approval_required {
         return Ok(());
     }
-    let state = store::followers::follow_state(conn, community.id, person_id).await?;
-    // Anyone with a role (moderator, facilitator, mentor, owner) belongs, as for reading.
-    if state.as_deref() == Some("accepted")
-        || !store::roles::roles_of(conn, community.id, person_id)
-            .await?
-            .is_empty()
-    {
+    if super::privacy::is_member(conn, community.id, person_id).await? {
         return Ok(());
     }
     Err(AppError::forbidden(
@@ -192,7 +186,7 @@ pub async fn pending(
         store::followers::followers_in_state(&mut conn, community.id, "pending").await?;
     for f in waiting.iter_mut().filter(|f| !f.local) {
         let origin = url::Url::parse(&f.ap_id)
-            .map(|u| format!("{}/", u.origin().ascii_serialization()))
+            .map(|u| super::privacy::origin_of(&u))
             .unwrap_or_default();
         f.new_instance = !store::followers::has_member_on(&mut conn, community.id, &origin).await?;
     }

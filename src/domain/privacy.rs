@@ -43,21 +43,36 @@ pub async fn may_read(
     }
     Ok(match reader {
         Reader::Anyone => false,
-        Reader::Person(p) => {
-            store::followers::follow_state(conn, community.id, p.id)
-                .await?
-                .as_deref()
-                == Some("accepted")
-                || !store::roles::roles_of(conn, community.id, p.id)
-                    .await?
-                    .is_empty()
-        }
+        Reader::Person(p) => is_member(conn, community.id, p.id).await?,
         // Only the community's own instance answers for its members.
         Reader::Instance(signer) => {
-            let origin = format!("{}/", signer.origin().ascii_serialization());
-            community.local && store::followers::has_member_on(conn, community.id, &origin).await?
+            community.local
+                && store::followers::has_member_on(conn, community.id, &origin_of(signer)).await?
         }
     })
+}
+
+/// Whether someone belongs to a community: an accepted follow, or any role in it (owner,
+/// moderator, facilitator, mentor). The one rule for reading and for posting.
+pub async fn is_member(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    person_id: i64,
+) -> AppResult<bool> {
+    Ok(
+        store::followers::follow_state(conn, community_id, person_id)
+            .await?
+            .as_deref()
+            == Some("accepted")
+            || !store::roles::roles_of(conn, community_id, person_id)
+                .await?
+                .is_empty(),
+    )
+}
+
+/// `scheme://host[:port]/`: what the actor ids of one instance start with.
+pub fn origin_of(url: &Url) -> String {
+    format!("{}/", url.origin().ascii_serialization())
 }
 
 /// `may_read`, as an error: 403 `members_only`.
@@ -100,7 +115,7 @@ pub async fn check_keeps_private(
 /// Whether `person`'s instance runs software that keeps private communities private (409
 /// `cannot_keep_private` if not, or if it cannot be told).
 async fn check_software(state: &AppState, person: &Url) -> AppResult<()> {
-    let domain = software::domain_of(person);
+    let domain = store::instances::domain_of(person);
     let accepted = &state.config.federation.private_community_software;
     match software::of_instance(state, person).await {
         Ok(sw) if software::is_accepted(&sw, accepted) => Ok(()),
@@ -133,7 +148,7 @@ pub async fn members_to_suspend(state: &AppState, community: &DbCommunity) -> Ap
     for m in &members {
         if let Ok(ap_id) = Url::parse(&m.ap_id) {
             instances
-                .entry(software::domain_of(&ap_id))
+                .entry(store::instances::domain_of(&ap_id))
                 .or_insert(ap_id);
         }
     }
@@ -148,7 +163,7 @@ pub async fn members_to_suspend(state: &AppState, community: &DbCommunity) -> Ap
         let Ok(ap_id) = Url::parse(&m.ap_id) else {
             continue;
         };
-        if let Some(why) = verdicts.get(&software::domain_of(&ap_id)) {
+        if let Some(why) = verdicts.get(&store::instances::domain_of(&ap_id)) {
             if m.has_role {
                 return Err(AppError::conflict(
                     "cannot_keep_private",

@@ -71,7 +71,7 @@ async fn verify(data: &Data<AppState>, req: &Parts) -> Result<Url, AppError> {
             "this instance does not federate with yours",
         ));
     }
-    let actor = find_or_fetch_actor(&owner.clone(), data, false)
+    let actor = find_or_fetch_actor(&owner, data, false)
         .await
         .map_err(|e| {
             AppError::Unauthorized(format!(
@@ -193,16 +193,18 @@ pub async fn check_is_follower_query(
     community: &DbCommunity,
     asked: &Url,
 ) -> Result<(), AppError> {
-    let mut conn = data.db.pool.acquire().await?;
-    if community.members_only {
+    let signer = if community.members_only {
         // Only an instance with a member of its own may ask (no probing for members).
         require_host_signed(req)?;
-        drop(conn);
-        let signer = verify(data, req).await?;
-        conn = data.db.pool.acquire().await?;
-        privacy::check_read(&mut conn, community, Reader::Instance(&signer)).await?;
+        Some(verify(data, req).await?)
+    } else {
+        None
+    };
+    let mut conn = data.db.pool.acquire().await?;
+    if let Some(signer) = &signer {
+        privacy::check_read(&mut conn, community, Reader::Instance(signer)).await?;
     }
-    let origin = format!("{}/", asked.origin().ascii_serialization());
+    let origin = privacy::origin_of(asked);
     if crate::store::followers::has_member_on(&mut conn, community.id, &origin).await? {
         Ok(())
     } else {

@@ -169,7 +169,8 @@ async fn community_moderators(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
-    role_collection(&state, &name, "moderator", "moderators").await
+    let c = local_community(&state, &name).await?;
+    role_collection(&state, &c, "moderator", "moderators").await
 }
 
 /// Guildhall's community-of-practice roles, as collections like the moderators one.
@@ -182,7 +183,7 @@ async fn community_facilitators(
 ) -> Result<Response, AppError> {
     let c = local_community(&data, &name).await?;
     check_member_fetch(&data, &req, &c).await?;
-    role_collection(&data, &name, "facilitator", "facilitators").await
+    role_collection(&data, &c, "facilitator", "facilitators").await
 }
 
 async fn community_mentors(
@@ -192,16 +193,15 @@ async fn community_mentors(
 ) -> Result<Response, AppError> {
     let c = local_community(&data, &name).await?;
     check_member_fetch(&data, &req, &c).await?;
-    role_collection(&data, &name, "mentor", "mentors").await
+    role_collection(&data, &c, "mentor", "mentors").await
 }
 
 async fn role_collection(
     state: &AppState,
-    name: &str,
+    c: &store::communities::DbCommunity,
     role: &str,
     path: &str,
 ) -> Result<Response, AppError> {
-    let c = local_community(state, name).await?;
     let mut conn = state.db.pool.acquire().await?;
     let holders = store::roles::role_holders(&mut conn, c.id, role).await?;
     let ids = holders

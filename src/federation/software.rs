@@ -42,18 +42,9 @@ struct SoftwareField {
     version: String,
 }
 
-/// `host[:port]` of an actor id: the key instances are known by.
-pub fn domain_of(actor: &Url) -> String {
-    match (actor.host_str(), actor.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_string(),
-        _ => String::new(),
-    }
-}
-
 /// The software at `actor`'s instance: from the cache when fresh, else asked.
 pub async fn of_instance(state: &AppState, actor: &Url) -> AppResult<Software> {
-    let domain = domain_of(actor);
+    let domain = store::instances::domain_of(actor);
     {
         let mut conn = state.db.pool.acquire().await?;
         if let Some(known) = store::instances::software(&mut conn, &domain).await?
@@ -72,8 +63,9 @@ pub async fn of_instance(state: &AppState, actor: &Url) -> AppResult<Software> {
             l.rel
                 .starts_with("http://nodeinfo.diaspora.software/ns/schema/2.")
         })
-        .filter_map(|l| l.href.as_deref())
-        .max() // 2.1 over 2.0 when both are linked
+        .filter(|l| l.href.is_some())
+        .max_by(|a, b| a.rel.cmp(&b.rel)) // the newest schema (2.1 over 2.0) when several
+        .and_then(|l| l.href.as_deref())
         .ok_or_else(|| AppError::Remote(format!("{domain} links no NodeInfo 2.x")))?;
     let href = Url::parse(href).map_err(|_| AppError::Remote("bad NodeInfo link".into()))?;
     if href.host_str() != actor.host_str() {

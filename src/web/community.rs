@@ -6,11 +6,7 @@ use super::{
     topics_html,
 };
 use crate::{
-    domain::{
-        communities, follows,
-        posts::NewPostInput,
-        privacy::{self, Reader},
-    },
+    domain::{communities, follows, posts::NewPostInput, privacy},
     error::{AppError, AppResult},
     state::AppState,
     store::{self, communities::DbCommunity, posts::Sort},
@@ -152,7 +148,7 @@ async fn render(
             escape(&state.domain)
         );
     }
-    let reader = Reader::person(viewer.user().map(|u| &u.person));
+    let reader = viewer.reader();
     if !privacy::may_read(&mut conn, c, reader).await? {
         body.push_str(
             "<section><h2>Posts</h2><p>This community is private: only its members see its \

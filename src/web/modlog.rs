@@ -4,7 +4,7 @@
 
 use super::{Viewer, escape, not_found, page};
 use crate::{
-    domain::privacy::{self, Reader},
+    domain::privacy,
     error::AppResult,
     state::AppState,
     store::{self, modlog::ModlogEntry},
@@ -91,7 +91,7 @@ async fn entries(state: &AppState, id: i64, viewer: &Viewer) -> AppResult<Option
     let Some(c) = store::communities::find_by_id_opt(&mut conn, id).await? else {
         return Ok(None);
     };
-    let reader = Reader::person(viewer.user().map(|u| &u.person));
+    let reader = viewer.reader();
     privacy::check_read(&mut conn, &c, reader).await?;
     let items = store::modlog::for_community(&mut conn, c.id, None, 100).await?;
     Ok(Some(Log {

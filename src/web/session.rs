@@ -34,6 +34,11 @@ impl Viewer {
         self.0.as_ref().map(|(u, _)| u)
     }
 
+    /// Who reads, for `domain::privacy`.
+    pub fn reader(&self) -> crate::domain::privacy::Reader<'_> {
+        crate::domain::privacy::Reader::person(self.user().map(|u| &u.person))
+    }
+
     /// The signed-in user, or an error for a form that needs one.
     pub fn require(&self) -> Result<&LocalUser, AppError> {
         self.user()

@@ -6,7 +6,7 @@ use super::{
 use crate::{
     domain::{
         posts::{self, EditInput},
-        privacy::{self, Reader},
+        privacy,
     },
     error::{AppError, AppResult},
     state::AppState,
@@ -94,7 +94,7 @@ async fn thread_page(
         None => p,
     };
     let community = store::communities::find_by_id(&mut conn, root.community_id).await?;
-    let reader = Reader::person(viewer.user().map(|u| &u.person));
+    let reader = viewer.reader();
     if !privacy::may_read(&mut conn, &community, reader).await? {
         // A private community's thread: as if it were not here.
         return Ok(not_found(&state, &viewer, "post"));

@@ -151,18 +151,15 @@ async fn check_may_post(
             }
         };
         let mut conn = data.db.pool.acquire().await?;
-        {
-            crate::domain::moderation::check_not_banned(&mut conn, p.community_id, author.id)
-                .await?;
-            let c = store::communities::find_by_id(&mut conn, p.community_id).await?;
-            crate::domain::membership::check_member(&mut conn, &c, author.id).await?;
-            crate::domain::membership::check_newcomer_link(&mut conn, &c, author.id, links).await?;
-            if crate::domain::moderation::replies_closed(&mut conn, &p).await? {
-                return Err(AppError::forbidden(
-                    "locked",
-                    "this thread is locked: it takes no new replies",
-                ));
-            }
+        crate::domain::moderation::check_not_banned(&mut conn, p.community_id, author.id).await?;
+        let c = store::communities::find_by_id(&mut conn, p.community_id).await?;
+        crate::domain::membership::check_member(&mut conn, &c, author.id).await?;
+        crate::domain::membership::check_newcomer_link(&mut conn, &c, author.id, links).await?;
+        if crate::domain::moderation::replies_closed(&mut conn, &p).await? {
+            return Err(AppError::forbidden(
+                "locked",
+                "this thread is locked: it takes no new replies",
+            ));
         }
         return Ok(());
     }

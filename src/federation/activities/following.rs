@@ -29,27 +29,19 @@ pub async fn receive_follow(
     };
     let object = url_field(&json, "object")?;
     let follow_id = url_field(&json, "id")?;
+    let community = {
+        let mut conn = data.db.pool.acquire().await?;
+        store::communities::find_by_ap_id(&mut conn, object.as_str()).await?
+    };
+    let Some(community) = community.filter(|c| c.local) else {
+        return Ok(Outcome::Ignored); // following a person, someone else's, or unknown
+    };
     // An invitation lets someone into a private community only from software that keeps
     // its posts private (asked before the write transaction: it may fetch NodeInfo).
-    let keeps_private = {
-        let known = {
-            let mut conn = data.db.pool.acquire().await?;
-            store::communities::find_by_ap_id(&mut conn, object.as_str()).await?
-        };
-        match known {
-            Some(c) => privacy::check_keeps_private(data, &c, &person.ap_id, person.local)
-                .await
-                .is_ok(),
-            None => true,
-        }
-    };
+    let keeps_private = privacy::check_keeps_private(data, &community, &person.ap_id, person.local)
+        .await
+        .is_ok();
     let mut tx = data.db.begin().await?;
-    let Some(community) = store::communities::find_by_ap_id(&mut tx, object.as_str()).await? else {
-        return Ok(Outcome::Ignored); // following a person, or something unknown
-    };
-    if !community.local {
-        return Ok(Outcome::Ignored);
-    }
     let known = store::followers::follow_state(&mut tx, community.id, person.id).await?;
     // Someone we invited is welcome at once.
     let invited = store::invitations::is_invited(&mut tx, community.id, person.id).await?;

@@ -442,6 +442,13 @@ async fn store_one(
         }
         None => community_of(&json, data).await?,
     };
+    {
+        // Every way a remote post gets stored (its Create, a Create naming it by URL, a
+        // reply's fetched ancestors) meets this: into an approval-only or private community
+        // of ours, only members post.
+        let mut conn = data.db.pool.acquire().await?;
+        crate::domain::membership::check_member(&mut conn, &community, author.id).await?;
+    }
     let content_html = json.content_html();
     let (title, content_html) = match (&parent, json.name.as_deref().map(str::trim)) {
         (None, Some(name)) if !name.is_empty() => {
