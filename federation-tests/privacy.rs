@@ -130,6 +130,19 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
         (409, Some("cannot_keep_private")),
         "{v}"
     );
+    // Nor invited.
+    let (s, v) = alice
+        .call(
+            Method::POST,
+            "/communities/circle/invitations",
+            Some(json!({ "person": masto_user })),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (409, Some("cannot_keep_private")),
+        "{v}"
+    );
     assert_eq!(
         waiting(&alice, "circle").await,
         1,
@@ -496,6 +509,38 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
     let log = alice.get("/communities/circle/modlog").await;
     assert_eq!(log["items"][0]["action"], "suspend_member", "{log}");
     assert_eq!(log["items"][0]["person"], masto_user.as_str(), "{log}");
+
+    // An invitation made while the community was public does not let them in once it is
+    // private: their Follow waits for a moderator (who cannot admit them).
+    alice
+        .call(
+            Method::PATCH,
+            "/communities/circle",
+            Some(json!({ "private": false })),
+        )
+        .await;
+    alice
+        .post(
+            "/communities/circle/invitations",
+            json!({ "person": masto_user }),
+        )
+        .await;
+    alice
+        .call(
+            Method::PATCH,
+            "/communities/circle",
+            Some(json!({ "private": true })),
+        )
+        .await;
+    let follow = json!({ "id": format!("{}/follows/again", masto.base), "type": "Follow",
+                         "actor": masto_user, "object": group });
+    let (s, _) = masto.send_for(&alpha, &masto_user, follow).await;
+    assert!((200..300).contains(&s), "{s}");
+    let pending = alice.get("/communities/circle/pending").await;
+    assert!(
+        pending.to_string().contains(&masto_user),
+        "still waiting: {pending}"
+    );
     let (s, v) = alice
         .call(
             Method::PATCH,

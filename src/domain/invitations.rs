@@ -60,6 +60,8 @@ pub async fn invite(
         return Ok(json!({ "token": token, "url": url, "expires_at": expires }));
     };
     let invitee = find_or_fetch(data, person).await?;
+    // Into a private community, only from software that keeps it private.
+    super::privacy::check_keeps_private(data, community, &invitee.ap_id, invitee.local).await?;
     let mut tx = data.db.begin().await?;
     let activity_id = if invitee.local {
         None

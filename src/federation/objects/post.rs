@@ -442,7 +442,7 @@ async fn store_one(
         }
         None => community_of(&json, data).await?,
     };
-    {
+    if community.local && community.approval_required {
         // Every way a remote post gets stored (its Create, a Create naming it by URL, a
         // reply's fetched ancestors) meets this: into an approval-only or private community
         // of ours, only members post.
