@@ -391,6 +391,27 @@ async fn a_private_community_keeps_its_posts_among_its_members_on_three_instance
         )
         .await;
     assert_eq!(s, 404, "no voting on what one cannot see");
+    // Someone here who is not a member learns nothing of the post, whatever they try.
+    let erin = User::create(&alpha, "erin").await;
+    for (path, body) in [
+        (
+            format!("/posts/{post_id}/replies"),
+            json!({ "body": "hello?" }),
+        ),
+        (
+            format!("/posts/{post_id}/report"),
+            json!({ "reason": "spam" }),
+        ),
+        (format!("/posts/{post_id}/lock"), json!({ "locked": true })),
+        (format!("/posts/{post_id}/pin"), json!({ "pinned": true })),
+    ] {
+        let (s, v) = erin.call(Method::POST, &path, Some(body)).await;
+        assert_eq!(
+            (s, v["message"].as_str()),
+            (404, Some("post not found")),
+            "{path}: {v}"
+        );
+    }
     let api = format!("{}/api/v1", alpha.base_url);
     assert_eq!(
         status(
