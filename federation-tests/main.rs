@@ -23,4 +23,5 @@ mod privacy;
 mod process;
 mod signatures;
 mod store;
+mod trust;
 mod web;

@@ -37,6 +37,8 @@ pub struct App {
     pub page_cache: crate::pagecache::PageCache,
     /// The inbound queue (see `federation::queue`).
     pub inbound: crate::federation::queue::InboundQueue,
+    /// Turns what the domain did into activities (`domain::outgoing`).
+    pub federator: Arc<dyn crate::domain::outgoing::Federate>,
 }
 
 impl Deref for AppState {
@@ -73,6 +75,7 @@ impl AppState {
             db,
             instance_keys: keys,
             delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
+            federator: Arc::new(crate::federation::publish::Publisher),
         })))
     }
 

@@ -1,9 +1,9 @@
 //! Instance administration that is more than a setting: instance-wide bans (issue #6).
 
+use super::outgoing::{Ban, Outgoing};
 use crate::{
     domain::accounts::LocalUser,
     error::{AppError, AppResult},
-    federation::activities::{banning, send},
     state::AppState,
     store,
 };
@@ -45,7 +45,7 @@ pub async fn ban(
             "admins cannot ban themselves",
         ));
     }
-    let ban = banning::Ban {
+    let ban = Ban {
         reason: input.reason,
         expires_at: input.expires_at,
         remove_data: input.remove_data,
@@ -68,24 +68,15 @@ pub async fn ban(
     )
     .await?;
     if person.local {
-        let activity =
-            banning::site_activity(state, &admin.person, &person, input.banned.then_some(&ban));
-        let inboxes = store::bans::known_instance_inboxes(&mut tx).await?;
-        send::queue(
-            &mut tx,
-            &activity,
-            send::Delivery {
-                signer: admin.person.ap_id.as_str(),
-                inboxes,
-                followers_of: None,
-                community_id: None,
-                in_outbox: false,
-            },
-        )
-        .await?;
+        let what = Outgoing::SiteBan {
+            admin: &admin.person,
+            person: &person,
+            ban: input.banned.then_some(ban),
+        };
+        state.federate(&mut tx, what).await?;
     }
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     tracing::warn!(person = %person.ap_id, banned = input.banned, admin = %admin.person.name,
         "instance-wide ban changed");
     Ok(())

@@ -1,9 +1,10 @@
 //! Finding remote communities (`!name@host`, `name@host` or a URL, through WebFinger and a
 //! signed fetch), backfilling their recent posts, and following or leaving communities.
 
+use super::outgoing::Outgoing;
 use crate::{
     error::{AppError, AppResult},
-    federation::{activities::following, client::get_small, webfinger::Jrd},
+    federation::{client::get_small, webfinger::Jrd},
     state::AppState,
     store::{self, communities::DbCommunity, people::DbPerson, posts::DbPost},
 };
@@ -192,7 +193,24 @@ pub async fn follow_as(
         return Ok(state.into());
     }
     drop(conn);
-    following::send_follow(state, person, community).await?;
+    let follow_id = state.new_id("activities/follow");
+    let mut tx = state.db.begin().await?;
+    store::followers::upsert_follower(
+        &mut tx,
+        community.id,
+        person.id,
+        "pending",
+        Some(follow_id.as_str()),
+    )
+    .await?;
+    let follow = Outgoing::Follow {
+        person,
+        community,
+        follow_id: &follow_id,
+    };
+    state.federate(&mut tx, follow).await?;
+    tx.commit().await?;
+    state.wake_delivery();
     Ok("pending".into())
 }
 
@@ -209,5 +227,18 @@ pub async fn unfollow(
         }
         return Ok(());
     }
-    following::send_unfollow(state, person, community).await
+    let mut tx = state.db.begin().await?;
+    let follow_id = store::followers::follow_id(&mut tx, community.id, person.id).await?;
+    if !store::followers::remove_follower(&mut tx, community.id, person.id).await? {
+        return Err(AppError::NotFound("follow"));
+    }
+    let unfollow = Outgoing::Unfollow {
+        person,
+        community,
+        follow_id: follow_id.as_deref(),
+    };
+    state.federate(&mut tx, unfollow).await?;
+    tx.commit().await?;
+    state.wake_delivery();
+    Ok(())
 }

@@ -3,9 +3,9 @@
 //! accept). An invitation lets its holder in where members otherwise wait for approval.
 
 use super::{follows, moderation::require_local_moderator};
+use super::outgoing::Outgoing;
 use crate::{
     error::{AppError, AppResult},
-    federation::activities::{inviting, send},
     state::AppState,
     store::{self, communities::DbCommunity, invitations::Invitation, people::DbPerson},
 };
@@ -66,7 +66,11 @@ pub async fn invite(
     let activity_id = if invitee.local {
         None
     } else {
-        Some(inviting::send_invite(&mut tx, data, community, &invitee).await?)
+        let what = Outgoing::Invite {
+            community,
+            person: &invitee,
+        };
+        data.federate(&mut tx, what).await?
     };
     store::invitations::insert(
         &mut tx,
@@ -79,7 +83,7 @@ pub async fn invite(
     )
     .await?;
     tx.commit().await?;
-    send::wake(data);
+    data.wake_delivery();
     Ok(json!({ "invitee": invitee.ap_id, "expires_at": expires }))
 }
 

@@ -10,14 +10,13 @@
 //!   swapping terms is a proposal (`proposals`).
 
 use super::moderation::require_local_moderator;
+use super::outgoing::Outgoing;
 use crate::{
     error::{AppError, AppResult},
-    federation::activities::{appointing, send},
     state::AppState,
     store::{self, communities::DbCommunity, modlog::NewEntry, people::DbPerson},
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sqlx::AnyConnection;
 
 pub const MODELS: &[&str] = &["hierarchical", "shared", "rotational"];
@@ -138,7 +137,7 @@ pub async fn set_model(
         hand_over(&mut tx, state, community, holder, *first).await?;
     }
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(Change::Done)
 }
 
@@ -175,7 +174,6 @@ pub(super) async fn hand_over(
     from: Option<i64>,
     to: i64,
 ) -> AppResult<()> {
-    let target = appointing::collection_of(state, community, "facilitator");
     let mut changes = Vec::new();
     if let Some(from) = from.filter(|f| *f != to)
         && store::roles::remove_role(conn, community.id, from, "facilitator").await?
@@ -194,25 +192,13 @@ pub(super) async fn hand_over(
     }
     for (kind, person_id) in changes {
         let person = store::people::find_by_id(conn, person_id).await?;
-        let activity = json!({
-            "id": state.new_id(&format!("activities/{}", kind.to_ascii_lowercase())),
-            "type": kind,
-            "actor": community.ap_id,
-            "to": crate::federation::objects::post::audience_of(community),
-            "cc": [community.ap_id],
-            "object": person.ap_id,
-            "target": target,
-            "audience": community.ap_id,
-        });
-        send::to_community(
-            conn,
-            state,
-            community.ap_id.as_str(),
+        let what = Outgoing::RoleByCommunity {
             community,
-            &activity,
-            None,
-        )
-        .await?;
+            person: &person,
+            role: "facilitator",
+            added: kind == "Add",
+        };
+        state.federate(conn, what).await?;
     }
     let to = store::people::find_by_id(conn, to).await?;
     notify_handover(conn, community, &to).await?;
@@ -281,7 +267,7 @@ async fn rotate(state: &AppState, community_id: i64) -> AppResult<()> {
     )
     .await?;
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     tracing::info!(community = %community.name, to = %roster[next].1, "facilitator role passed on");
     Ok(())
 }

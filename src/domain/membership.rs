@@ -3,9 +3,9 @@
 //! alike; a remote person hears the decision as an `Accept` or `Reject` of their Follow.
 
 use super::moderation::require_local_moderator;
+use super::outgoing::Outgoing;
 use crate::{
     error::{AppError, AppResult},
-    federation::activities::{create, following, send},
     state::AppState,
     store::{
         self, communities::DbCommunity, followers::Follower, modlog::NewEntry, people::DbPerson,
@@ -119,10 +119,12 @@ pub async fn update_settings(
     store::settings::set(&mut tx, community.id, settings).await?;
     if patch.private.is_some() || patch.approval_required.is_some() {
         let changed = store::communities::find_by_id(&mut tx, community.id).await?;
-        create::send_group_update(&mut tx, state, &changed).await?;
+        state
+            .federate(&mut tx, Outgoing::GroupUpdated { community: &changed })
+            .await?;
     }
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(())
 }
 
@@ -235,7 +237,12 @@ pub async fn decide(
     } else {
         store::followers::remove_follower(&mut tx, community.id, follower.person_id).await?;
     }
-    following::send_decision(&mut tx, state, community, &follower, accepted).await?;
+    let what = Outgoing::FollowDecision {
+        community,
+        follower: &follower,
+        accepted,
+    };
+    state.federate(&mut tx, what).await?;
     store::modlog::insert(
         &mut tx,
         NewEntry {
@@ -254,7 +261,7 @@ pub async fn decide(
     )
     .await?;
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(())
 }
 

@@ -11,6 +11,7 @@ pub mod leadership;
 pub mod markdown;
 pub mod membership;
 pub mod moderation;
+pub mod outgoing;
 pub mod posts;
 pub mod privacy;
 pub mod proposals;

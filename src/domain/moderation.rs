@@ -1,9 +1,9 @@
 //! Moderation use-cases shared by the API, the web pages and federation: locking threads,
 //! and the moderation log (issue #6; more actions join here).
 
+use super::outgoing::{Ban, Outgoing};
 use crate::{
     error::{AppError, AppResult},
-    federation::activities::{appointing, featuring, locking, send},
     state::AppState,
     store::{self, modlog::NewEntry, people::DbPerson, posts::DbPost},
 };
@@ -28,6 +28,14 @@ pub(crate) async fn require_local_moderator(
     Ok(())
 }
 
+/// The roles given in a community, and the collection (under the community's id) that
+/// lists each on the wire.
+pub const ROLES: &[(&str, &str)] = &[
+    ("moderator", "moderators"),
+    ("facilitator", "facilitators"),
+    ("mentor", "mentors"),
+];
+
 /// What a moderator did, for the log.
 struct Done<'a> {
     action: &'a str,
@@ -44,8 +52,9 @@ async fn log_and_send(
     moderator: &DbPerson,
     community: &crate::store::communities::DbCommunity,
     done: Done<'_>,
-    activity: &serde_json::Value,
+    what: Outgoing<'_>,
 ) -> AppResult<()> {
+    let activity_id = state.federate(conn, what).await?;
     store::modlog::insert(
         conn,
         NewEntry {
@@ -55,17 +64,8 @@ async fn log_and_send(
             post_id: done.post_id,
             person_id: done.person_id,
             reason: done.reason,
-            activity_id: activity["id"].as_str(),
+            activity_id: activity_id.as_deref(),
         },
-    )
-    .await?;
-    send::to_community(
-        conn,
-        state,
-        moderator.ap_id.as_str(),
-        community,
-        activity,
-        None,
     )
     .await?;
     Ok(())
@@ -126,20 +126,26 @@ pub async fn lock(
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
     require_local_moderator(&mut tx, &community, moderator, "lock or unlock").await?;
     if store::posts::set_locked(&mut tx, post.id, locked).await? {
-        let activity = locking::activity(state, moderator, &community, post, locked, reason);
+        let what = Outgoing::Lock {
+            moderator,
+            community: &community,
+            post,
+            locked,
+            reason,
+        };
         let done = Done {
             action: if locked { "lock" } else { "unlock" },
             post_id: Some(post.id),
             person_id: None,
             reason,
         };
-        log_and_send(&mut tx, state, moderator, &community, done, &activity).await?;
+        log_and_send(&mut tx, state, moderator, &community, done, what).await?;
     }
     let updated = store::posts::find_by_id(&mut tx, post.id)
         .await?
         .ok_or(AppError::NotFound("post"))?;
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(updated)
 }
 
@@ -162,20 +168,25 @@ pub async fn pin(
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
     require_local_moderator(&mut tx, &community, moderator, "pin or unpin").await?;
     if store::posts::set_featured(&mut tx, post.id, pinned).await? {
-        let activity = featuring::activity(state, moderator, &community, post, pinned);
+        let what = Outgoing::Pin {
+            moderator,
+            community: &community,
+            post,
+            pinned,
+        };
         let done = Done {
             action: if pinned { "pin" } else { "unpin" },
             post_id: Some(post.id),
             person_id: None,
             reason: None,
         };
-        log_and_send(&mut tx, state, moderator, &community, done, &activity).await?;
+        log_and_send(&mut tx, state, moderator, &community, done, what).await?;
     }
     let updated = store::posts::find_by_id(&mut tx, post.id)
         .await?
         .ok_or(AppError::NotFound("post"))?;
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(updated)
 }
 
@@ -212,18 +223,11 @@ pub async fn ban(
             "moderators cannot ban themselves",
         ));
     }
-    let ban = crate::federation::activities::banning::Ban {
+    let ban = Ban {
         reason: input.reason,
         expires_at: input.expires_at,
         remove_data: input.remove_data,
     };
-    let activity = crate::federation::activities::banning::activity(
-        state,
-        moderator,
-        community,
-        &person,
-        input.banned.then_some(&ban),
-    );
     if input.banned {
         store::bans::ban(
             &mut tx,
@@ -245,19 +249,19 @@ pub async fn ban(
         person_id: Some(person.id),
         reason: input.reason,
     };
-    log_and_send(&mut tx, state, moderator, community, done, &activity).await?;
-    if community.local && !person.local {
+    let what = Outgoing::Ban {
+        moderator,
+        community,
+        person: &person,
+        ban: input.banned.then_some(ban),
         // A ban ends their membership, so their instance may no longer be among the
         // followers: told directly, of the ban and of its end (Lemmy also sends a ban to the
         // person's inbox).
-        let inbox = person.shared_inbox.clone().unwrap_or(person.inbox.clone());
-        crate::federation::activities::announce::relay_to_inbox(
-            &mut tx, state, community, &activity, inbox,
-        )
-        .await?;
-    }
+        tell_person: community.local && !person.local,
+    };
+    log_and_send(&mut tx, state, moderator, community, done, what).await?;
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(())
 }
 
@@ -311,7 +315,7 @@ pub async fn appoint(
     role: &str,
     added: bool,
 ) -> AppResult<super::leadership::Change> {
-    if !appointing::ROLES.iter().any(|(r, _)| *r == role) {
+    if !ROLES.iter().any(|(r, _)| *r == role) {
         return Err(AppError::invalid(
             "bad_role",
             "`role` is moderator, facilitator or mentor",
@@ -382,7 +386,13 @@ pub async fn appoint_approved(
     if !changed && community.local {
         return Ok(());
     }
-    let activity = appointing::activity(state, moderator, community, &person, role, added);
+    let what = Outgoing::Role {
+        moderator,
+        community,
+        person: &person,
+        role,
+        added,
+    };
     if changed {
         let action = format!("{}_{role}", if added { "add" } else { "remove" });
         let done = Done {
@@ -391,12 +401,11 @@ pub async fn appoint_approved(
             person_id: Some(person.id),
             reason: None,
         };
-        log_and_send(&mut tx, state, moderator, community, done, &activity).await?;
+        log_and_send(&mut tx, state, moderator, community, done, what).await?;
     } else {
-        let signer = moderator.ap_id.as_str();
-        send::to_community(&mut tx, state, signer, community, &activity, None).await?;
+        state.federate(&mut tx, what).await?;
     }
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(())
 }

@@ -2,10 +2,10 @@
 //! communities. Each use-case changes the store and queues its activities in one
 //! transaction.
 
+use super::outgoing::Outgoing;
 use crate::{
     domain::{markdown, privacy::Reader, validate},
     error::{AppError, AppResult},
-    federation::activities::{create, deletion, send, voting},
     state::AppState,
     store::{
         self,
@@ -17,6 +17,9 @@ use crate::{
 
 pub const TITLE_MAX: usize = 200;
 pub const BODY_MAX: usize = 50_000;
+
+/// Deepest reply kept; deeper chains are refused (and never fetched further).
+pub const MAX_DEPTH: i64 = 100;
 
 /// A new top-level post.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -106,9 +109,15 @@ pub async fn create_post(
     )
     .await?
     .ok_or_else(|| AppError::Internal(anyhow::anyhow!("fresh post id collided")))?;
-    create::send(&mut tx, state, author, &post, community, false).await?;
+    let what = Outgoing::Post {
+        author,
+        post: &post,
+        community,
+        edited: false,
+    };
+    state.federate(&mut tx, what).await?;
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(post)
 }
 
@@ -131,7 +140,7 @@ pub async fn create_reply(
             "cannot reply to something deleted",
         ));
     }
-    if parent.depth + 1 > crate::federation::objects::post::MAX_DEPTH {
+    if parent.depth + 1 > MAX_DEPTH {
         return Err(AppError::invalid(
             "too_deep",
             "this thread is too deep to reply further",
@@ -171,9 +180,15 @@ pub async fn create_reply(
     )
     .await?
     .ok_or_else(|| AppError::Internal(anyhow::anyhow!("fresh post id collided")))?;
-    create::send(&mut tx, state, author, &reply, &community, false).await?;
+    let what = Outgoing::Post {
+        author,
+        post: &reply,
+        community: &community,
+        edited: false,
+    };
+    state.federate(&mut tx, what).await?;
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(reply)
 }
 
@@ -234,9 +249,15 @@ pub async fn edit(
         .await?
         .ok_or(AppError::NotFound("post"))?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
-    create::send(&mut tx, state, actor, &updated, &community, true).await?;
+    let what = Outgoing::Post {
+        author: actor,
+        post: &updated,
+        community: &community,
+        edited: true,
+    };
+    state.federate(&mut tx, what).await?;
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(updated)
 }
 
@@ -281,18 +302,33 @@ pub async fn delete(
         )
         .await?;
     }
-    deletion::send(
-        &mut tx,
-        state,
+    let what = Outgoing::Delete {
         actor,
         post,
-        &community,
-        reason.filter(|_| removed),
-    )
-    .await?;
+        community: &community,
+        reason: reason.filter(|_| removed),
+    };
+    state.federate(&mut tx, what).await?;
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(())
+}
+
+/// Who may vote on a post of `community`, or withdraw a vote: whoever may read it, unless
+/// banned there (withdrawing included, as Lemmy). The one rule for the API, the pages and
+/// the inbox; about a remote person in a remote community its own instance decides.
+pub async fn check_may_vote(
+    conn: &mut sqlx::AnyConnection,
+    community: &DbCommunity,
+    person: &DbPerson,
+) -> AppResult<()> {
+    if !community.local && !person.local {
+        return Ok(());
+    }
+    if !super::privacy::may_read(conn, community, Reader::Person(person)).await? {
+        return Err(AppError::NotFound("post"));
+    }
+    super::moderation::check_not_banned(conn, community.id, person.id).await
 }
 
 /// Sets a vote: 1 (up), -1 (down) or 0 (withdraw).
@@ -309,18 +345,24 @@ pub async fn vote(
         return Err(AppError::NotFound("post"));
     }
     let mut tx = state.db.begin().await?;
-    check_may_see(&mut tx, post, Reader::Person(person)).await?;
-    super::moderation::check_not_banned(&mut tx, post.community_id, person.id).await?;
+    let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
+    check_may_vote(&mut tx, &community, person).await?;
     let previous = store::posts::vote_of(&mut tx, post.id, person.id).await?;
     if previous != value {
         store::posts::set_vote(&mut tx, post.id, person.id, value, None).await?;
-        let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
-        voting::send(&mut tx, state, person, post, &community, value, previous).await?;
+        let what = Outgoing::Vote {
+            person,
+            post,
+            community: &community,
+            value,
+            previous,
+        };
+        state.federate(&mut tx, what).await?;
     }
     let post = store::posts::find_by_id(&mut tx, post.id)
         .await?
         .ok_or(AppError::NotFound("post"))?;
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(post)
 }

@@ -10,7 +10,6 @@ use super::{
 };
 use crate::{
     error::{AppError, AppResult},
-    federation::activities::send,
     state::AppState,
     store::{self, communities::DbCommunity, leadership::Proposal, people::DbPerson},
 };
@@ -100,7 +99,7 @@ async fn swap_places(
     )
     .await?;
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(())
 }
 

@@ -1,10 +1,9 @@
 //! Reports: anyone signed in flags a post or reply for the community's moderators, who
 //! read the open reports and resolve or dismiss them (issue #6). Federation: `reporting`.
 
-use super::{moderation::require_local_moderator, validate};
+use super::{moderation::require_local_moderator, outgoing::Outgoing, validate};
 use crate::{
     error::{AppError, AppResult},
-    federation::activities::{reporting, send},
     state::AppState,
     store::{
         self,
@@ -15,6 +14,9 @@ use crate::{
     },
 };
 
+/// Longest reason kept, in characters.
+pub const REASON_MAX: usize = 2_000;
+
 /// `reporter` reports `post`. Kept here; in our own community it is forwarded, without the
 /// reporter's name, to the instances of its remote moderators; for a remote community it
 /// is sent to that community (whose moderators act on it), as Lemmy does.
@@ -24,7 +26,7 @@ pub async fn report(
     post: &DbPost,
     reason: &str,
 ) -> AppResult<i64> {
-    validate::text("reason", reason, reporting::REASON_MAX, true)?;
+    validate::text("reason", reason, REASON_MAX, true)?;
     {
         let mut conn = state.db.pool.acquire().await?;
         super::posts::check_may_see(&mut conn, post, super::privacy::Reader::Person(reporter))
@@ -38,8 +40,13 @@ pub async fn report(
     }
     let mut tx = state.db.begin().await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
-    let activity = reporting::flag(state, &reporter.ap_id, &community, post, reason);
-    let activity_id = activity["id"].as_str().unwrap_or_default();
+    let what = Outgoing::Report {
+        reporter,
+        community: &community,
+        post,
+        reason,
+    };
+    let activity_id = state.federate(&mut tx, what).await?.unwrap_or_default();
     let id = store::reports::insert(
         &mut tx,
         &NewReport {
@@ -47,29 +54,13 @@ pub async fn report(
             post_id: post.id,
             reporter_id: Some(reporter.id),
             reason,
-            activity_id,
+            activity_id: &activity_id,
         },
     )
     .await?
     .unwrap_or_default();
-    if community.local {
-        reporting::forward_to_moderators(&mut tx, state, &community, post, reason, None).await?;
-    } else {
-        send::queue(
-            &mut tx,
-            &activity,
-            send::Delivery {
-                signer: reporter.ap_id.as_str(),
-                inboxes: vec![send::community_inbox(&community)],
-                followers_of: None,
-                community_id: None,
-                in_outbox: false,
-            },
-        )
-        .await?;
-    }
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(id)
 }
 
@@ -109,20 +100,18 @@ pub async fn set_status(
         let post = store::posts::find_by_id(&mut tx, report.post_id)
             .await?
             .ok_or(AppError::NotFound("post"))?;
-        reporting::send_resolve(
-            &mut tx,
-            state,
+        let what = Outgoing::ResolveReport {
             moderator,
-            &community,
-            &post,
-            report.reporter.as_deref(),
-        )
-        .await?;
+            community: &community,
+            post: &post,
+            reporter: report.reporter.as_deref(),
+        };
+        state.federate(&mut tx, what).await?;
     }
     let report = store::reports::find(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound("report"))?;
     tx.commit().await?;
-    send::wake(state);
+    state.wake_delivery();
     Ok(report)
 }

@@ -4,7 +4,7 @@
 //! outcome when the processing ends within `federation.inbox_wait_ms`, else 202 `queued`.
 
 use super::{
-    activities::{self, ActorRef, Outcome, find_or_fetch_actor, type_of, url_field},
+    activities::{self, ActorRef, Outcome, find_or_fetch_actor, type_of, wire},
     queue,
     rfc9421::AnySignature,
     signatures::{self, Received, SignatureError, TimeWindow},
@@ -35,12 +35,6 @@ pub fn router() -> Router<AppState> {
         .route("/c/{name}/inbox", post(inbox))
         .route("/u/{name}/inbox", post(inbox))
 }
-
-/// Types we act on; anything else is acknowledged (202) without fetching anything.
-const HANDLED: &[&str] = &[
-    "Follow", "Accept", "Reject", "Create", "Update", "Delete", "Like", "Dislike", "Undo",
-    "Announce", "Lock", "Add", "Remove", "Block", "Flag", "Invite", "Resolve",
-];
 
 async fn inbox(
     data: Data<AppState>,
@@ -79,6 +73,15 @@ async fn inbox(
     }
 }
 
+/// What the inbox reads of every activity before anything else.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    #[serde(deserialize_with = "wire::url")]
+    id: url::Url,
+    #[serde(deserialize_with = "wire::url")]
+    actor: url::Url,
+}
+
 fn unauthorized(e: SignatureError) -> AppError {
     AppError::Unauthorized(format!("HTTP signature: {e}"))
 }
@@ -98,8 +101,7 @@ async fn handle(
             "an activity is a JSON object",
         ));
     }
-    let id = url_field(&json, "id")?;
-    let actor_id = url_field(&json, "actor")?;
+    let Envelope { id, actor: actor_id } = wire::parse(json.clone())?;
     let kind = type_of(&json)
         .ok_or_else(|| AppError::bad_request("invalid_activity", "`type` is missing"))?
         .to_string();
@@ -119,7 +121,7 @@ async fn handle(
             "`object` is missing",
         ));
     }
-    if !HANDLED.contains(&kind.as_str()) {
+    if !activities::HANDLED.contains(&kind.as_str()) {
         tracing::info!(kind, id = %id, "ignoring an activity type we do not handle");
         return Ok(Outcome::Ignored);
     }

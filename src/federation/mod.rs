@@ -11,6 +11,7 @@ pub mod keys;
 pub mod nodeinfo;
 pub mod objects;
 pub mod objects_routes;
+pub mod publish;
 pub mod queue;
 pub mod rfc9421;
 pub mod signatures;

@@ -196,3 +196,19 @@ pub async fn follower_count(
     .fetch_one(conn)
     .await
 }
+
+/// The id of the Follow activity recorded with a follow, if any.
+pub async fn follow_id(
+    conn: &mut AnyConnection,
+    community_id: i64,
+    person_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT follow_id FROM community_followers WHERE community_id = $1 AND person_id = $2",
+    )
+    .bind(community_id)
+    .bind(person_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten())
+}

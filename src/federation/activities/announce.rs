@@ -2,15 +2,15 @@
 //! and we unwrap what remote communities we follow relay to us.
 
 use super::{
-    ActorRef, Outcome, appointing, banning, deletion, dispatch, find_or_fetch_actor,
+    ActorRef, Outcome, find_or_fetch_actor,
     following::strip_context,
-    locking, reporting, same_origin,
+    same_origin,
     send::{self, Delivery},
-    type_of, url_field,
+    wire::{self, Ctx, Receive, type_of},
 };
 use crate::{
     error::AppError,
-    federation::objects::post::{audience_of, followers_of, value_id},
+    federation::objects::post::{followers_of, value_id},
     state::AppState,
     store::{self, communities::DbCommunity, posts::DbPost},
 };
@@ -18,30 +18,63 @@ use activitypub_federation::{
     config::Data,
     fetch::{fetch_object_http, object_id::ObjectId},
 };
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sqlx::AnyConnection;
+use url::Url;
 
-const ACTIVITY_TYPES: &[&str] = &[
-    "Create", "Update", "Delete", "Like", "Dislike", "Undo", "Announce", "Follow", "Accept",
-    "Reject", "Add", "Remove", "Block", "Lock", "Flag", "Resolve",
-];
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum AnnounceType {
+    Announce,
+}
+
+/// `Announce` by a community of an activity inside it (FEP-1b12), unchanged, or of a bare
+/// post (what Mastodon shows as a boost).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnnounceActivity {
+    #[serde(deserialize_with = "wire::url")]
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: AnnounceType,
+    #[serde(deserialize_with = "wire::id")]
+    pub actor: ObjectId<ActorRef>,
+    #[serde(default, deserialize_with = "wire::addresses")]
+    pub to: Vec<Url>,
+    #[serde(default, deserialize_with = "wire::addresses")]
+    pub cc: Vec<Url>,
+    pub object: Value,
+}
+
+impl AnnounceActivity {
+    pub fn new(
+        state: &AppState,
+        community: &DbCommunity,
+        to: Vec<Url>,
+        cc: Vec<Url>,
+        object: Value,
+    ) -> AnnounceActivity {
+        AnnounceActivity {
+            id: state.new_id("activities/announce"),
+            kind: AnnounceType::Announce,
+            actor: community.ap_id.clone().into(),
+            to,
+            cc,
+            object: strip_context(object),
+        }
+    }
+}
 
 /// The community's `Announce` of `object` (an activity, unchanged, or a bare post):
 /// `to: [Public]`, `cc: [followers]`; for a private community `to: [followers]` only.
-fn announce_of(state: &AppState, community: &DbCommunity, object: &Value) -> Value {
+fn announce_of(state: &AppState, community: &DbCommunity, object: &Value) -> Result<Value, AppError> {
     let cc = if community.members_only {
         vec![]
     } else {
-        vec![followers_of(community)]
+        Url::parse(&followers_of(community)).into_iter().collect()
     };
-    json!({
-        "id": state.new_id("activities/announce"),
-        "type": "Announce",
-        "actor": community.ap_id,
-        "to": audience_of(community),
-        "cc": cc,
-        "object": strip_context(object.clone()),
-    })
+    let to = wire::audience_of(community);
+    wire::to_value(&AnnounceActivity::new(state, community, to, cc, object.clone()))
 }
 
 /// A local community announces `activity` (unchanged) to its remote followers; for a new
@@ -58,7 +91,7 @@ pub async fn relay(
     // A private community's announces go to its members only, and never in a form that
     // Mastodon would show as a boost (no bare object).
     let bare_object = bare_object.filter(|_| !community.members_only);
-    let announce = announce_of(state, community, activity);
+    let announce = announce_of(state, community, activity)?;
     send::queue(
         conn,
         &announce,
@@ -72,7 +105,7 @@ pub async fn relay(
     )
     .await?;
     if let Some(object) = bare_object {
-        let plain = announce_of(state, community, object);
+        let plain = announce_of(state, community, object)?;
         send::queue(
             conn,
             &plain,
@@ -98,7 +131,7 @@ pub async fn relay_to_inbox(
     activity: &Value,
     inbox: String,
 ) -> Result<(), AppError> {
-    let announce = announce_of(state, community, activity);
+    let announce = announce_of(state, community, activity)?;
     send::queue(
         conn,
         &announce,
@@ -114,56 +147,67 @@ pub async fn relay_to_inbox(
     Ok(())
 }
 
-/// An Announce from a remote community that local people follow.
-pub async fn receive(
-    json: Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-) -> Result<Outcome, AppError> {
-    let ActorRef::Group(group) = actor else {
-        return Ok(Outcome::Ignored); // a boost by a person: not a community relay
-    };
-    let id = url_field(&json, "id")?;
-    same_origin(&id, &group.ap_id)?;
-    if group.local || !followed_locally(&group, data).await? {
-        return Ok(Outcome::Ignored);
+#[async_trait::async_trait]
+impl Receive for AnnounceActivity {
+    fn id(&self) -> &Url {
+        &self.id
     }
-    let inner = match json.get("object") {
-        Some(Value::String(url)) => {
-            let url = url::Url::parse(url)
-                .map_err(|_| AppError::bad_request("invalid_activity", "object is not a URL"))?;
-            fetch_object_http::<AppState, Value>(&url, data)
-                .await?
-                .object
+    /// An Announce from a remote community that local people follow.
+    async fn receive(self, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+        let ActorRef::Group(group) = &ctx.actor else {
+            return Ok(Outcome::Ignored); // a boost by a person: not a community relay
+        };
+        let data = ctx.data;
+        if group.local || !followed_locally(group, data).await? {
+            return Ok(Outcome::Ignored);
         }
-        Some(v @ Value::Object(_)) => v.clone(),
-        _ => {
-            return Err(AppError::bad_request(
-                "invalid_activity",
-                "Announce without an object",
-            ));
+        let inner = match self.object {
+            Value::String(url) => {
+                let url = Url::parse(&url).map_err(|_| {
+                    AppError::bad_request("invalid_activity", "object is not a URL")
+                })?;
+                fetch_object_http::<AppState, Value>(&url, data)
+                    .await?
+                    .object
+            }
+            v @ Value::Object(_) => v,
+            _ => {
+                return Err(AppError::bad_request(
+                    "invalid_activity",
+                    "Announce without an object",
+                ));
+            }
+        };
+        let is_activity = type_of(&inner).is_some_and(super::is_activity_type)
+            && inner.get("actor").is_some();
+        if !is_activity {
+            return receive_object(inner, group, data).await;
         }
-    };
-    let is_activity = type_of(&inner).is_some_and(|t| ACTIVITY_TYPES.contains(&t))
-        && inner.get("actor").is_some();
-    if !is_activity {
-        return receive_object(inner, &group, data).await;
-    }
-    let inner_id = url_field(&inner, "id")?;
-    {
-        let mut conn = data.db.write_conn().await?;
-        if !store::activities::mark_received(&mut conn, inner_id.as_str()).await? {
-            return Ok(Outcome::Ignored); // seen directly or through another Announce
+        let inner_id = wire::parse::<Identified>(inner.clone())?.id;
+        {
+            let mut conn = data.db.write_conn().await?;
+            if !store::activities::mark_received(&mut conn, inner_id.as_str()).await? {
+                return Ok(Outcome::Ignored); // seen directly or through another Announce
+            }
         }
+        let outcome = receive_activity(inner, group, data).await;
+        tracing::debug!(inner = %inner_id, ?outcome, "announce: relayed activity handled");
+        if outcome.is_err() {
+            // Let a later copy try again.
+            let mut conn = data.db.write_conn().await?;
+            store::activities::forget_received(&mut conn, inner_id.as_str()).await?;
+        }
+        outcome
     }
-    let outcome = receive_activity(inner, inner_id.clone(), &group, data).await;
-    tracing::debug!(inner = %inner_id, ?outcome, "announce: relayed activity handled");
-    if outcome.is_err() {
-        // Let a later copy try again.
-        let mut conn = data.db.write_conn().await?;
-        store::activities::forget_received(&mut conn, inner_id.as_str()).await?;
-    }
-    outcome
+}
+
+/// Just the id and actor of an embedded activity.
+#[derive(Deserialize)]
+struct Identified {
+    #[serde(deserialize_with = "wire::url")]
+    id: Url,
+    #[serde(deserialize_with = "wire::url")]
+    actor: Url,
 }
 
 async fn followed_locally(group: &DbCommunity, data: &Data<AppState>) -> Result<bool, AppError> {
@@ -213,70 +257,38 @@ async fn receive_object(
     Ok(Outcome::Done)
 }
 
-/// An activity relayed by `group`. Activities from the group's own origin are covered by
-/// its signature; from elsewhere, objects are refetched from their origin.
+/// An activity relayed by `group`, received by its family with the group as `relayed_by`:
+/// the group vouches only for what happens inside it (`Ctx::vouches_for`), and objects
+/// from another origin are taken as their origin serves them. Never about this instance's
+/// own people or objects (those we know first-hand), and only the families a community
+/// relays (no Follow, Accept, Invite or Announce through a relay).
 async fn receive_activity(
-    mut inner: Value,
-    inner_id: url::Url,
+    inner: Value,
     group: &DbCommunity,
     data: &Data<AppState>,
 ) -> Result<Outcome, AppError> {
-    let inner_actor_id = url_field(&inner, "actor")?;
-    same_origin(&inner_id, &inner_actor_id)?;
-    let trusted = same_origin(&inner_id, &group.ap_id).is_ok();
-    let kind = type_of(&inner).unwrap_or_default().to_string();
-    match kind.as_str() {
-        "Create" | "Update" | "Like" | "Dislike" | "Undo" | "Delete" | "Lock" | "Add"
-        | "Remove" | "Block" | "Flag" | "Resolve" => {}
-        other => {
-            tracing::info!(kind = other, group = %group.ap_id, "ignoring a relayed activity we do not handle yet");
-            return Ok(Outcome::Ignored);
-        }
+    let Identified { id, actor } = wire::parse(inner.clone())?;
+    same_origin(&id, &actor)?;
+    if data.is_local_url(&id) || data.is_local_url(&actor) {
+        return Err(AppError::forbidden(
+            "local_origin",
+            "activities of this instance are not accepted from outside",
+        ));
     }
-    if data.is_blocked(&inner_actor_id).await? {
+    let kind = type_of(&inner).unwrap_or_default().to_string();
+    if !super::is_relayable(&kind) {
+        tracing::info!(kind, group = %group.ap_id, "ignoring a relayed activity a community does not relay");
+        return Ok(Outcome::Ignored);
+    }
+    if data.is_blocked(&actor).await? {
         return Ok(Outcome::Ignored); // relayed content from a blocked instance
     }
-    let inner_actor = find_or_fetch_actor(&inner_actor_id, data, false).await?;
-    match kind.as_str() {
-        "Create" | "Update" if !trusted => {
-            // Use the object as its origin serves it, not as embedded.
-            if let Some(object_id) = inner.get("object").and_then(value_id) {
-                inner["object"] = Value::String(object_id);
-            }
-            Box::pin(dispatch(inner, inner_actor, data)).await
-        }
-        "Delete" => {
-            if !trusted {
-                let object = url_field(&inner, "object")?;
-                if fetch_object_http::<AppState, Value>(&object, data)
-                    .await
-                    .is_ok()
-                {
-                    // Still served by its origin: the Delete is not confirmed.
-                    return Ok(Outcome::Ignored);
-                }
-            }
-            deletion::apply(inner, inner_actor, data, Some(group), true).await
-        }
-        "Lock" => locking::apply(&inner, &inner, inner_actor, data, Some(group), true).await,
-        "Add" | "Remove" => appointing::add_or_remove(&inner, inner_actor, data, Some(group)).await,
-        "Block" => banning::apply(&inner, &inner, inner_actor, data, Some(group), true).await,
-        // Lemmy forwards reports to its remote moderators' instances this way, reporter
-        // included; we keep the report and not the reporter.
-        "Flag" => reporting::receive(&inner, inner_actor, data, Some(group)).await,
-        "Resolve" => reporting::receive_resolve(&inner, inner_actor, data, Some(group)).await,
-        "Undo" if type_of(&inner["object"]) == Some("Block") => {
-            let block = inner["object"].clone();
-            banning::apply(&block, &inner, inner_actor, data, Some(group), false).await
-        }
-        "Undo" if type_of(&inner["object"]) == Some("Lock") => {
-            let lock = inner["object"].clone();
-            locking::apply(&lock, &inner, inner_actor, data, Some(group), false).await
-        }
-        "Undo" if type_of(&inner["object"]) == Some("Delete") => {
-            let undone = inner["object"].clone();
-            deletion::apply(undone, inner_actor, data, Some(group), false).await
-        }
-        _ => Box::pin(dispatch(inner, inner_actor, data)).await,
-    }
+    let inner_actor = find_or_fetch_actor(&actor, data, false).await?;
+    let ctx = Ctx {
+        actor: inner_actor,
+        relayed_by: Some(group),
+        raw: &inner,
+        data,
+    };
+    Box::pin(super::receive_kind(&kind, inner.clone(), ctx)).await
 }

@@ -6,15 +6,99 @@
 //! software ignores them). Add/Remove with another target (the featured collection) are
 //! pins: `featuring`.
 
-use super::{ActorRef, Outcome, announce, featuring, same_origin, send, url_field};
+use super::{
+    ActorRef, Outcome, announce, featuring, send,
+    wire::{self, Ctx, Receive},
+};
 use crate::{
     error::AppError,
-    federation::objects::post::audience_of,
     state::AppState,
     store::{self, communities::DbCommunity, modlog::NewEntry, people::DbPerson},
 };
 use activitypub_federation::{config::Data, fetch::object_id::ObjectId};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum AddOrRemoveType {
+    Add,
+    Remove,
+}
+
+/// `Add` or `Remove` of `object` to or from the collection `target`: a role holder
+/// (moderators, facilitators, mentors) or a pinned post (featured).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddOrRemove {
+    #[serde(deserialize_with = "wire::url")]
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: AddOrRemoveType,
+    #[serde(deserialize_with = "wire::id")]
+    pub actor: ObjectId<ActorRef>,
+    #[serde(default, deserialize_with = "wire::addresses")]
+    pub to: Vec<Url>,
+    #[serde(
+        default,
+        deserialize_with = "wire::addresses",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub cc: Vec<Url>,
+    #[serde(deserialize_with = "wire::url")]
+    pub object: Url,
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_url",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub target: Option<Url>,
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub audience: Option<ObjectId<DbCommunity>>,
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub summary: Option<String>,
+}
+
+impl AddOrRemove {
+    pub fn added(&self) -> bool {
+        self.kind == AddOrRemoveType::Add
+    }
+
+    /// `object` added to or removed from `target` by `actor`, about `community`.
+    pub fn new(
+        state: &AppState,
+        actor: &Url,
+        community: &DbCommunity,
+        object: &Url,
+        target: Url,
+        added: bool,
+    ) -> AddOrRemove {
+        let (kind, path) = if added {
+            (AddOrRemoveType::Add, "activities/add")
+        } else {
+            (AddOrRemoveType::Remove, "activities/remove")
+        };
+        AddOrRemove {
+            id: state.new_id(path),
+            kind,
+            actor: actor.clone().into(),
+            to: wire::audience_of(community),
+            cc: vec![community.ap_id.clone()],
+            object: object.clone(),
+            target: Some(target),
+            audience: Some(community.ap_id.clone().into()),
+            summary: None,
+        }
+    }
+}
 
 /// The id of a community's moderators collection.
 pub fn moderators_of(state: &AppState, c: &DbCommunity) -> String {
@@ -26,11 +110,7 @@ pub fn moderators_of(state: &AppState, c: &DbCommunity) -> String {
 }
 
 /// Roles given with Add/Remove, and the collection (under the community's id) of each.
-pub const ROLES: &[(&str, &str)] = &[
-    ("moderator", "moderators"),
-    ("facilitator", "facilitators"),
-    ("mentor", "mentors"),
-];
+pub use crate::domain::moderation::ROLES;
 
 /// The id of the collection holding a community's `role` holders.
 pub fn collection_of(state: &AppState, c: &DbCommunity, role: &str) -> String {
@@ -48,38 +128,59 @@ pub fn activity(
     person: &DbPerson,
     role: &str,
     added: bool,
-) -> Value {
-    let kind = if added { "Add" } else { "Remove" };
-    json!({
-        "id": state.new_id(&format!("activities/{}", kind.to_ascii_lowercase())),
-        "type": kind,
-        "actor": moderator.ap_id,
-        "to": audience_of(community),
-        "cc": [community.ap_id],
-        "object": person.ap_id,
-        "target": collection_of(state, community, role),
-        "audience": community.ap_id,
-    })
+) -> Result<Value, AppError> {
+    let target = Url::parse(&collection_of(state, community, role))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    wire::to_value(&AddOrRemove::new(
+        state,
+        &moderator.ap_id,
+        community,
+        &person.ap_id,
+        target,
+        added,
+    ))
 }
 
-/// An inbound Add or Remove: of a moderator when the target is a known community's
-/// moderators collection, else of a pin. `vouched_by`: the community that relayed it.
-pub async fn add_or_remove(
-    json: &Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-    vouched_by: Option<&DbCommunity>,
-) -> Result<Outcome, AppError> {
-    let Ok(target) = url_field(json, "target") else {
-        return featuring::apply(json, actor, data, vouched_by).await;
-    };
-    let found = {
-        let mut conn = data.db.pool.acquire().await?;
-        role_collection(&mut conn, target.as_str()).await?
-    };
-    match found {
-        Some((community, role)) => apply(json, actor, data, &community, vouched_by, role).await,
-        None => featuring::apply(json, actor, data, vouched_by).await,
+/// The Add or Remove of `person` in `role` by the community itself (a rotation passing the
+/// facilitator role on).
+pub fn by_community(
+    state: &AppState,
+    community: &DbCommunity,
+    person: &DbPerson,
+    role: &str,
+    added: bool,
+) -> Result<Value, AppError> {
+    let target = Url::parse(&collection_of(state, community, role))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    wire::to_value(&AddOrRemove::new(
+        state,
+        &community.ap_id,
+        community,
+        &person.ap_id,
+        target,
+        added,
+    ))
+}
+
+#[async_trait::async_trait]
+impl Receive for AddOrRemove {
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    /// Of a role holder when the target is a known community's role collection, else of a
+    /// pin.
+    async fn receive(self, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+        let Some(target) = &self.target else {
+            return featuring::apply(self, ctx).await;
+        };
+        let found = {
+            let mut conn = ctx.data.db.pool.acquire().await?;
+            role_collection(&mut conn, target.as_str()).await?
+        };
+        match found {
+            Some((community, role)) => apply(self, ctx, &community, role).await,
+            None => featuring::apply(self, ctx).await,
+        }
     }
 }
 
@@ -103,28 +204,25 @@ async fn role_collection(
 }
 
 async fn apply(
-    json: &Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
+    activity: AddOrRemove,
+    ctx: Ctx<'_>,
     community: &DbCommunity,
-    vouched_by: Option<&DbCommunity>,
     role: &str,
 ) -> Result<Outcome, AppError> {
-    let id = url_field(json, "id")?;
-    same_origin(&id, actor.ap_id())?;
-    let added = json.get("type").and_then(Value::as_str) == Some("Add");
-    let moderator = match actor {
+    let data = ctx.data;
+    let added = activity.added();
+    let moderator = match &ctx.actor {
         ActorRef::Person(p) => p,
         // The community itself: a rotation passing the facilitator role on (its own
         // signature vouches for it; moderators are only changed by people).
         ActorRef::Group(g) if g.id == community.id && role != "moderator" => {
-            return apply_by_community(json, data, community, role, added).await;
+            return apply_by_community(&activity, &ctx, community, role).await;
         }
         ActorRef::Group(_) => return Ok(Outcome::Ignored),
     };
     {
         let mut conn = data.db.pool.acquire().await?;
-        if !super::moderates(&mut conn, community, &moderator, vouched_by).await? {
+        if !super::moderates(&mut conn, community, moderator, ctx.relayed_by).await? {
             return Err(AppError::forbidden(
                 "not_a_moderator",
                 "only a moderator of the community can appoint or remove moderators",
@@ -133,7 +231,7 @@ async fn apply(
     }
     // The person may be new to us (a moderator on a third instance): fetched before the
     // transaction, never inside it.
-    let person: DbPerson = ObjectId::<DbPerson>::from(url_field(json, "object")?)
+    let person: DbPerson = ObjectId::<DbPerson>::from(activity.object.clone())
         .dereference(data)
         .await?;
     let mut tx = data.db.begin().await?;
@@ -147,7 +245,7 @@ async fn apply(
     }
     if role == "moderator" {
         crate::domain::moderation::check_appointment(
-            &mut tx, community, &moderator, &person, added,
+            &mut tx, community, moderator, &person, added,
         )
         .await?;
     }
@@ -162,14 +260,14 @@ async fn apply(
                 action: &action,
                 post_id: None,
                 person_id: Some(person.id),
-                reason: json.get("summary").and_then(Value::as_str),
-                activity_id: Some(id.as_str()),
+                reason: activity.summary.as_deref(),
+                activity_id: ctx.activity_id(),
             },
         )
         .await?;
     }
     if community.local {
-        announce::relay(&mut tx, data, community, json, None).await?;
+        announce::relay(&mut tx, data, community, ctx.raw, None).await?;
     }
     tx.commit().await?;
     send::wake(data);
@@ -178,13 +276,14 @@ async fn apply(
 
 /// A role given or taken by the (remote) community itself, as its rotation does.
 async fn apply_by_community(
-    json: &Value,
-    data: &Data<AppState>,
+    activity: &AddOrRemove,
+    ctx: &Ctx<'_>,
     community: &DbCommunity,
     role: &str,
-    added: bool,
 ) -> Result<Outcome, AppError> {
-    let person: DbPerson = ObjectId::<DbPerson>::from(url_field(json, "object")?)
+    let data: &Data<AppState> = ctx.data;
+    let added = activity.added();
+    let person: DbPerson = ObjectId::<DbPerson>::from(activity.object.clone())
         .dereference(data)
         .await?;
     let mut tx = data.db.begin().await?;
@@ -199,7 +298,7 @@ async fn apply_by_community(
                 post_id: None,
                 person_id: Some(person.id),
                 reason: None,
-                activity_id: json.get("id").and_then(Value::as_str),
+                activity_id: ctx.activity_id(),
             },
         )
         .await?;

@@ -4,15 +4,108 @@
 //! target is an instance (Lemmy's site ban: `target` = the site, on the host of both the
 //! actor and the person) bans the person here too, when their own instance says so.
 
-use super::{ActorRef, Outcome, announce, same_origin, send, url_field};
+use super::{
+    ActorRef, Outcome, announce, send,
+    undo::{Undo, UndoType},
+    wire::{self, Ctx, Receive},
+};
 use crate::{
     error::AppError,
-    federation::objects::post::{PUBLIC, audience_of},
     state::AppState,
     store::{self, communities::DbCommunity, modlog::NewEntry, people::DbPerson},
 };
-use activitypub_federation::config::Data;
-use serde_json::{Value, json};
+use activitypub_federation::fetch::object_id::ObjectId;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum BlockType {
+    Block,
+}
+
+/// `Block` of a person from a community or (a site ban) from an instance.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Block {
+    #[serde(deserialize_with = "wire::url")]
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: BlockType,
+    #[serde(deserialize_with = "wire::id")]
+    pub actor: ObjectId<ActorRef>,
+    #[serde(default, deserialize_with = "wire::addresses")]
+    pub to: Vec<Url>,
+    #[serde(
+        default,
+        deserialize_with = "wire::addresses",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub cc: Vec<Url>,
+    /// The person banned.
+    #[serde(deserialize_with = "wire::url")]
+    pub object: Url,
+    /// The community, or the instance's root for a site ban. Without one it is a Block
+    /// between people (Mastodon's), which is not ours to act on.
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_url",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub target: Option<Url>,
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub audience: Option<ObjectId<DbCommunity>>,
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub summary: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub remove_data: Option<bool>,
+    /// When the ban ends; Lemmy sends both names.
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub end_time: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expires: Option<String>,
+}
+
+impl Block {
+    /// When the ban ends (milliseconds since the epoch); None: until lifted.
+    fn expires_at(&self) -> Option<i64> {
+        [&self.end_time, &self.expires]
+            .into_iter()
+            .flatten()
+            .find_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp_millis())
+    }
+}
+
+#[async_trait::async_trait]
+impl Receive for Block {
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    async fn receive(self, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+        apply(self, ctx, true).await
+    }
+}
 
 /// What a ban says.
 pub struct Ban<'a> {
@@ -22,6 +115,35 @@ pub struct Ban<'a> {
     pub remove_data: bool,
 }
 
+fn block_of(
+    state: &AppState,
+    actor: &Url,
+    person: &DbPerson,
+    target: Url,
+    to: Vec<Url>,
+    community: Option<&DbCommunity>,
+    ban: Option<&Ban<'_>>,
+) -> Block {
+    let end = ban
+        .and_then(|b| b.expires_at)
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    Block {
+        id: state.new_id("activities/block"),
+        kind: BlockType::Block,
+        actor: actor.clone().into(),
+        to,
+        cc: community.map(|c| vec![c.ap_id.clone()]).unwrap_or_default(),
+        object: person.ap_id.clone(),
+        target: Some(target),
+        audience: community.map(|c| c.ap_id.clone().into()),
+        summary: ban.and_then(|b| b.reason).map(str::to_string),
+        remove_data: ban.map(|b| b.remove_data),
+        end_time: end.clone(),
+        expires: end,
+    }
+}
+
 /// The Block (ban) or, when `ban` is None, the Undo(Block) of `person` by `moderator`.
 pub fn activity(
     state: &AppState,
@@ -29,29 +151,20 @@ pub fn activity(
     community: &DbCommunity,
     person: &DbPerson,
     ban: Option<&Ban<'_>>,
-) -> Value {
-    let block = json!({
-        "id": state.new_id("activities/block"),
-        "type": "Block",
-        "actor": moderator.ap_id,
-        "to": audience_of(community),
-        "cc": [community.ap_id],
-        "object": person.ap_id,
-        "target": community.ap_id,
-        "audience": community.ap_id,
-    });
-    let Some(ban) = ban else {
-        return json!({
-            "id": state.new_id("activities/undo"),
-            "type": "Undo",
-            "actor": moderator.ap_id,
-            "to": audience_of(community),
-            "cc": [community.ap_id],
-            "object": block,
-            "audience": community.ap_id,
-        });
-    };
-    with_ban_fields(block, ban)
+) -> Result<Value, AppError> {
+    let block = block_of(
+        state,
+        &moderator.ap_id,
+        person,
+        community.ap_id.clone(),
+        wire::audience_of(community),
+        Some(community),
+        ban,
+    );
+    match ban {
+        Some(_) => wire::to_value(&block),
+        None => wire::to_value(&Undo::new(state, &moderator.ap_id, community, &block)?),
+    }
 }
 
 /// The Block (ban) or Undo(Block) of one of our people from this whole instance by an
@@ -61,87 +174,61 @@ pub fn site_activity(
     admin: &DbPerson,
     person: &DbPerson,
     ban: Option<&Ban<'_>>,
-) -> Value {
-    let block = json!({
-        "id": state.new_id("activities/block"),
-        "type": "Block",
-        "actor": admin.ap_id,
-        "to": [PUBLIC],
-        "object": person.ap_id,
-        "target": state.url("/"),
-    });
-    match ban {
-        Some(ban) => with_ban_fields(block, ban),
-        None => json!({
-            "id": state.new_id("activities/undo"),
-            "type": "Undo",
-            "actor": admin.ap_id,
-            "to": [PUBLIC],
-            "object": block,
-        }),
+) -> Result<Value, AppError> {
+    let public = vec![Url::parse(wire::PUBLIC).map_err(|e| AppError::Internal(e.into()))?];
+    let block = block_of(
+        state,
+        &admin.ap_id,
+        person,
+        state.url("/"),
+        public.clone(),
+        None,
+        ban,
+    );
+    if ban.is_some() {
+        return wire::to_value(&block);
     }
-}
-
-fn with_ban_fields(mut block: Value, ban: &Ban<'_>) -> Value {
-    block["removeData"] = Value::Bool(ban.remove_data);
-    if let Some(r) = ban.reason {
-        block["summary"] = Value::String(r.to_string());
-    }
-    if let Some(t) = ban
-        .expires_at
-        .and_then(chrono::DateTime::from_timestamp_millis)
-    {
-        // Lemmy sends both names.
-        let t = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        block["endTime"] = Value::String(t.clone());
-        block["expires"] = Value::String(t);
-    }
-    block
+    wire::to_value(&Undo {
+        id: state.new_id("activities/undo"),
+        kind: UndoType::Undo,
+        actor: admin.ap_id.clone().into(),
+        to: public,
+        cc: vec![],
+        object: wire::to_value(&block)?,
+        audience: None,
+    })
 }
 
 /// An inbound Block (`banned`) or the Block inside an Undo (`!banned`).
-pub async fn apply(
-    block: &Value,
-    outer: &Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-    vouched_by: Option<&DbCommunity>,
-    banned: bool,
-) -> Result<Outcome, AppError> {
-    let id = url_field(outer, "id")?;
-    same_origin(&id, actor.ap_id())?;
-    let (Ok(object), Ok(target)) = (url_field(block, "object"), url_field(block, "target")) else {
+pub async fn apply(block: Block, ctx: Ctx<'_>, banned: bool) -> Result<Outcome, AppError> {
+    let Some(target) = block.target.clone() else {
         return Ok(Outcome::Ignored);
     };
-    let ActorRef::Person(moderator) = actor else {
+    let ActorRef::Person(moderator) = &ctx.actor else {
         return Ok(Outcome::Ignored);
     };
+    let data = ctx.data;
     let mut tx = data.db.begin().await?;
     let Some(community) = store::communities::find_by_ap_id(&mut tx, target.as_str()).await? else {
         drop(tx);
-        if vouched_by.is_some() {
+        if !ctx.is_direct() {
             return Ok(Outcome::Ignored); // a site ban counts only from the site itself
         }
-        return site_ban(block, &moderator, &object, &target, data, banned).await;
+        return site_ban(&block, moderator, &target, data, banned).await;
     };
-    let Some(person) = store::people::find_by_ap_id(&mut tx, object.as_str()).await? else {
+    let Some(person) = store::people::find_by_ap_id(&mut tx, block.object.as_str()).await? else {
         return Ok(Outcome::Ignored); // nobody we know: nothing of theirs to keep out
     };
-    if !super::moderates(&mut tx, &community, &moderator, vouched_by).await? {
+    if !super::moderates(&mut tx, &community, moderator, ctx.relayed_by).await? {
         return Err(AppError::forbidden(
             "not_a_moderator",
             "only a moderator of the community can ban",
         ));
     }
-    let reason = block.get("summary").and_then(Value::as_str);
+    let reason = block.summary.as_deref();
     if banned {
-        let expires_at = ["endTime", "expires"]
-            .iter()
-            .find_map(|k| block.get(*k).and_then(Value::as_str))
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.timestamp_millis());
-        store::bans::ban(&mut tx, community.id, person.id, reason, expires_at).await?;
-        if block.get("removeData").and_then(Value::as_bool) == Some(true) {
+        store::bans::ban(&mut tx, community.id, person.id, reason, block.expires_at()).await?;
+        if block.remove_data == Some(true) {
             store::bans::remove_content(&mut tx, community.id, person.id).await?;
         }
     } else {
@@ -156,12 +243,12 @@ pub async fn apply(
             post_id: None,
             person_id: Some(person.id),
             reason,
-            activity_id: Some(id.as_str()),
+            activity_id: ctx.activity_id(),
         },
     )
     .await?;
     if community.local {
-        announce::relay(&mut tx, data, &community, outer, None).await?;
+        announce::relay(&mut tx, data, &community, ctx.raw, None).await?;
     }
     tx.commit().await?;
     send::wake(data);
@@ -172,15 +259,15 @@ pub async fn apply(
 /// of its own people (actor, person and target on one host): then they are banned here
 /// too (and their content here taken down with `removeData`).
 async fn site_ban(
-    block: &Value,
+    block: &Block,
     admin: &DbPerson,
-    object: &url::Url,
     target: &url::Url,
-    data: &Data<AppState>,
+    data: &activitypub_federation::config::Data<AppState>,
     banned: bool,
 ) -> Result<Outcome, AppError> {
     // The site's own address (Lemmy's site id is its root), and actor and person on it: the
     // instance speaks about its own user (its people cannot sign for it).
+    let object = &block.object;
     let host = store::instances::domain_of(target);
     let root = matches!(target.path(), "" | "/") && target.query().is_none();
     if !root
@@ -194,14 +281,9 @@ async fn site_ban(
         return Ok(Outcome::Ignored); // nobody we know
     };
     if banned {
-        let reason = block.get("summary").and_then(Value::as_str);
-        let expires_at = ["endTime", "expires"]
-            .iter()
-            .find_map(|k| block.get(*k).and_then(Value::as_str))
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.timestamp_millis());
-        store::bans::ban_instance(&mut tx, person.id, reason, expires_at, &host).await?;
-        if block.get("removeData").and_then(Value::as_bool) == Some(true) {
+        let reason = block.summary.as_deref();
+        store::bans::ban_instance(&mut tx, person.id, reason, block.expires_at(), &host).await?;
+        if block.remove_data == Some(true) {
             store::bans::remove_all_content(&mut tx, person.id).await?;
         }
     } else {

@@ -1,7 +1,8 @@
 //! Create and Update of posts and replies (Page, Note, Article, …), and Update of actors.
 
 use super::{
-    ActorRef, Outcome, announce, find_or_fetch_actor, same_origin, send, type_of, url_field,
+    ActorRef, Outcome, announce, find_or_fetch_actor, same_origin, send,
+    wire::{self, Ctx, Receive, type_of},
 };
 use crate::{
     error::AppError,
@@ -19,19 +20,57 @@ use activitypub_federation::{
     fetch::{fetch_object_http, object_id::ObjectId},
     traits::Object,
 };
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sqlx::AnyConnection;
+use url::Url;
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum CreateOrUpdateType {
+    Create,
+    Update,
+}
+
+/// `Create` or `Update` of a post or reply (`Page`, `Note`, `Article`, …, embedded or by
+/// id), or `Update` of an actor.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateOrUpdate {
+    #[serde(deserialize_with = "wire::url")]
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: CreateOrUpdateType,
+    #[serde(deserialize_with = "wire::id")]
+    pub actor: ObjectId<ActorRef>,
+    #[serde(default, deserialize_with = "wire::addresses")]
+    pub to: Vec<Url>,
+    #[serde(default, deserialize_with = "wire::addresses")]
+    pub cc: Vec<Url>,
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub audience: Option<ObjectId<DbCommunity>>,
+    pub object: Value,
+}
+
+#[async_trait::async_trait]
+impl Receive for CreateOrUpdate {
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    async fn receive(self, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+        receive(self, ctx).await
+    }
+}
 
 /// An inbound Create or Update.
-pub async fn receive(
-    json: Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-) -> Result<Outcome, AppError> {
-    let id = url_field(&json, "id")?;
-    same_origin(&id, actor.ap_id())?;
-    let is_update = type_of(&json) == Some("Update");
-    let object = json.get("object").cloned().unwrap_or(Value::Null);
+async fn receive(activity: CreateOrUpdate, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+    let data = ctx.data;
+    let is_update = activity.kind == CreateOrUpdateType::Update;
+    let object = activity.object;
+    let object_id = value_id(&object).and_then(|s| Url::parse(&s).ok());
     // Update of an actor's own profile: refetch it from its origin.
     if is_update
         && matches!(
@@ -39,24 +78,34 @@ pub async fn receive(
             Some("Person" | "Group" | "Service" | "Application" | "Organization")
         )
     {
-        let object_id = url_field(&json, "object")?;
+        let Some(object_id) = object_id else {
+            return Err(AppError::bad_request("invalid_activity", "`object` has no id"));
+        };
         // Its own profile, or (Lemmy) a Group updated by a moderator on the group's own
         // instance. Either way what counts is what the origin serves, not what is embedded.
-        if &object_id == actor.ap_id() || same_origin(&object_id, actor.ap_id()).is_ok() {
+        if &object_id == ctx.actor.ap_id() || same_origin(&object_id, ctx.actor.ap_id()).is_ok()
+        {
             find_or_fetch_actor(&object_id, data, true).await?;
             return Ok(Outcome::Done);
         }
         return Ok(Outcome::Ignored);
     }
-    let ActorRef::Person(author) = actor else {
+    let ActorRef::Person(author) = &ctx.actor else {
         return Ok(Outcome::Ignored);
     };
+    // Relayed by a community from another host than the community's: the object as its
+    // origin serves it, not as embedded.
+    let untrusted_relay = ctx
+        .relayed_by
+        .is_some_and(|g| same_origin(&activity.id, &g.ap_id).is_err());
     let post_json_in = match object {
-        Value::Object(_) => object,
+        Value::Object(_) if !untrusted_relay => object,
         // A bare id: the object as its origin serves it, then the same checks as an
         // embedded one (who may post where, locks, bans, private communities).
         _ => {
-            let url = url_field(&json, "object")?;
+            let Some(url) = object_id else {
+                return Err(AppError::bad_request("invalid_activity", "`object` has no id"));
+            };
             let fetched = fetch_object_http::<AppState, Value>(&url, data)
                 .await?
                 .object;
@@ -102,11 +151,14 @@ pub async fn receive(
         }
         Some(_) => return Ok(Outcome::Ignored), // a Create we already have
         None => {
-            check_may_post(&post_obj, &author, data).await?;
+            check_may_post(&post_obj, author, data).await?;
             DbPost::from_json(post_obj, data).await?
         }
     };
-    relay_if_local(&json, &post, data).await
+    if !ctx.is_direct() {
+        return Ok(Outcome::Done);
+    }
+    relay_if_local(ctx.raw, &post, data).await
 }
 
 /// Whether a non-public post is addressed to a private community we know.
@@ -230,11 +282,12 @@ async fn relay_if_local(
         let bare = (post.root_id.is_none())
             .then(|| activity.get("object").cloned())
             .flatten();
+        let relayed = as_lemmy_lists_it(activity, post);
         announce::relay(
             &mut tx,
             data,
             &community,
-            activity,
+            relayed.as_ref().unwrap_or(activity),
             bare.as_ref().filter(|o| o.is_object()),
         )
         .await?;
@@ -242,6 +295,30 @@ async fn relay_if_local(
     tx.commit().await?;
     send::wake(data);
     Ok(Outcome::Done)
+}
+
+/// A top-level post that came as a `Note` (Mastodon's, and others') is relayed with its
+/// object typed `Page` and titled, the one shape in which Lemmy 1.0 lists it as a post: its
+/// untagged `AnnouncableActivities` tries the Note wrapper (comments, private messages)
+/// before `CreateOrUpdatePage` and refuses a Note without `inReplyTo` (lemmy
+/// crates/apub/activities/src/activity_lists.rs:57–59, protocol/create_or_update/
+/// note_wrapper.rs:70–76 at 439734dd; docs/FEDERATION.md). Lemmy 0.19 and PieFed take
+/// either; Guildhall refetches an object relayed from another origin, so it sees the Note
+/// as its author sent it. Id, author, addressing and content are unchanged.
+fn as_lemmy_lists_it(activity: &Value, post: &DbPost) -> Option<Value> {
+    let object = activity.get("object")?;
+    if post.root_id.is_some() || type_of(object) != Some("Note") {
+        return None;
+    }
+    let mut relayed = activity.clone();
+    let object = relayed.get_mut("object")?.as_object_mut()?;
+    object.insert("type".into(), Value::String("Page".into()));
+    if let Some(title) = &post.title {
+        object
+            .entry("name")
+            .or_insert_with(|| Value::String(title.clone()));
+    }
+    Some(relayed)
 }
 
 /// Federates a local person's new or edited post or reply: announced by the community when
@@ -255,17 +332,21 @@ pub async fn send(
     is_update: bool,
 ) -> Result<(), AppError> {
     let object = post_json(conn, post.clone()).await?;
-    let object = serde_json::to_value(&object).map_err(|e| AppError::Internal(e.into()))?;
-    let kind = if is_update { "Update" } else { "Create" };
-    let activity = json!({
-        "id": state.new_id(&format!("activities/{}", kind.to_lowercase())),
-        "type": kind,
-        "actor": author.ap_id,
-        "to": object["to"],
-        "cc": object["cc"],
-        "audience": community.ap_id,
-        "object": object,
-    });
+    let (kind, path) = if is_update {
+        (CreateOrUpdateType::Update, "activities/update")
+    } else {
+        (CreateOrUpdateType::Create, "activities/create")
+    };
+    let parse = |a: &[String]| a.iter().filter_map(|a| Url::parse(a).ok()).collect();
+    let activity = wire::to_value(&CreateOrUpdate {
+        id: state.new_id(path),
+        kind,
+        actor: author.ap_id.clone().into(),
+        to: parse(&object.to),
+        cc: parse(&object.cc),
+        audience: Some(community.ap_id.clone().into()),
+        object: wire::to_value(&object)?,
+    })?;
     let bare = post.root_id.is_none().then(|| activity["object"].clone());
     send::to_community(
         conn,
@@ -290,15 +371,18 @@ pub async fn send_group_update(
     let group =
         crate::federation::objects::group::local_group_json(state, &mut *conn, community.clone())
             .await?;
-    let group = serde_json::to_value(&group).map_err(|e| AppError::Internal(e.into()))?;
-    let update = json!({
-        "id": state.new_id("activities/update"),
-        "type": "Update",
-        "actor": community.ap_id,
-        "to": [crate::federation::objects::post::PUBLIC],
-        "cc": [crate::federation::objects::post::followers_of(community)],
-        "object": group,
-    });
+    let public = Url::parse(wire::PUBLIC).map_err(|e| AppError::Internal(e.into()))?;
+    let followers = Url::parse(&crate::federation::objects::post::followers_of(community))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let update = wire::to_value(&CreateOrUpdate {
+        id: state.new_id("activities/update"),
+        kind: CreateOrUpdateType::Update,
+        actor: community.ap_id.clone().into(),
+        to: vec![public],
+        cc: vec![followers],
+        audience: None,
+        object: wire::to_value(&group)?,
+    })?;
     send::queue(
         conn,
         &update,

@@ -1,78 +1,125 @@
 //! Delete and Undo(Delete) of posts and replies: by their author (deleted) or by a
 //! moderator of their community (removed, Lemmy's `Delete` with a `summary`).
 
-use super::{ActorRef, Outcome, announce, same_origin, send, url_field};
+use super::{
+    ActorRef, Outcome, announce, send,
+    wire::{self, Ctx, Receive},
+};
 use crate::{
     error::AppError,
-    federation::objects::post::audience_of,
     state::AppState,
     store::{self, communities::DbCommunity, people::DbPerson, posts::DbPost},
 };
-use activitypub_federation::config::Data;
-use serde_json::{Value, json};
+use activitypub_federation::fetch::{fetch_object_http, object_id::ObjectId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sqlx::AnyConnection;
+use url::Url;
 
-/// What a Delete does to a post, given who sent it.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum DeleteType {
+    Delete,
+}
+
+/// `Delete` of a post or reply (or of an account, not handled yet); `object` is its id or
+/// an embedded Tombstone.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delete {
+    #[serde(deserialize_with = "wire::url")]
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: DeleteType,
+    #[serde(deserialize_with = "wire::id")]
+    pub actor: ObjectId<ActorRef>,
+    #[serde(default, deserialize_with = "wire::addresses")]
+    pub to: Vec<Url>,
+    #[serde(
+        default,
+        deserialize_with = "wire::addresses",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub cc: Vec<Url>,
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub audience: Option<ObjectId<DbCommunity>>,
+    #[serde(deserialize_with = "wire::url")]
+    pub object: Url,
+    /// A moderator's reason (Lemmy).
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub summary: Option<String>,
+}
+
+#[async_trait::async_trait]
+impl Receive for Delete {
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    async fn receive(self, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+        apply(self, ctx, true).await
+    }
+}
+
+/// What a Delete does to a post, given who sent it: the author's deletion (false), a
+/// moderator's removal (true), or nothing (None).
 async fn authority(
     conn: &mut AnyConnection,
     person: &DbPerson,
     post: &DbPost,
-    vouched_by: Option<&DbCommunity>,
+    community: &DbCommunity,
+    ctx: &Ctx<'_>,
 ) -> Result<Option<bool>, AppError> {
     if post.author_id == person.id {
-        return Ok(Some(false)); // the author's own deletion
+        return Ok(Some(false));
     }
-    let community = store::communities::find_by_id(conn, post.community_id).await?;
-    Ok(super::moderates(conn, &community, person, vouched_by)
+    Ok(super::moderates(conn, community, person, ctx.relayed_by)
         .await?
         .then_some(true))
 }
 
-/// An inbound Delete (direct, or relayed by `vouched_by`).
-pub async fn receive(
-    json: Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-) -> Result<Outcome, AppError> {
-    apply(json, actor, data, None, true).await
-}
-
-/// Applies a Delete (`gone` = true) or its Undo (`gone` = false).
-pub async fn apply(
-    json: Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-    vouched_by: Option<&DbCommunity>,
-    gone: bool,
-) -> Result<Outcome, AppError> {
-    let id = url_field(&json, "id")?;
-    same_origin(&id, actor.ap_id())?;
-    let object = url_field(&json, "object")?;
-    let ActorRef::Person(person) = actor else {
+/// Applies a Delete (`gone` = true) or its Undo (`gone` = false), direct or relayed.
+pub async fn apply(delete: Delete, ctx: Ctx<'_>, gone: bool) -> Result<Outcome, AppError> {
+    let ActorRef::Person(person) = &ctx.actor else {
         return Ok(Outcome::Ignored);
     };
-    if object == person.ap_id {
+    if delete.object == person.ap_id {
         return Ok(Outcome::Ignored); // account deletion: not handled yet
     }
+    let data = ctx.data;
+    // Relayed from another host than the relaying group's, a deletion counts only when the
+    // object's origin no longer serves it.
+    if let Some(group) = ctx.relayed_by
+        && gone
+        && super::same_origin(&delete.id, &group.ap_id).is_err()
+        && fetch_object_http::<AppState, Value>(&delete.object, data)
+            .await
+            .is_ok()
+    {
+        return Ok(Outcome::Ignored);
+    }
     let mut tx = data.db.begin().await?;
-    let Some(post) = store::posts::find_by_ap_id(&mut tx, object.as_str()).await? else {
+    let Some(post) = store::posts::find_by_ap_id(&mut tx, delete.object.as_str()).await? else {
         return Ok(Outcome::Ignored);
     };
-    if post.local && vouched_by.is_some() && post.author_id != person.id {
+    let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
+    if post.local && !ctx.is_direct() && post.author_id != person.id && community.local {
         // Our own content is only removed by our own moderators or its author.
-        let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
-        if community.local {
-            return Ok(Outcome::Ignored);
-        }
+        return Ok(Outcome::Ignored);
     }
-    let Some(removed) = authority(&mut tx, &person, &post, vouched_by).await? else {
+    let Some(removed) = authority(&mut tx, person, &post, &community, &ctx).await? else {
         return Err(AppError::forbidden(
             "not_allowed",
             "only the author or a moderator can delete this",
         ));
     };
     store::posts::set_gone(&mut tx, post.id, removed, gone).await?;
-    let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
     if removed {
         store::modlog::insert(
             &mut tx,
@@ -82,32 +129,19 @@ pub async fn apply(
                 action: if gone { "remove" } else { "restore" },
                 post_id: Some(post.id),
                 person_id: None,
-                reason: json.get("summary").and_then(Value::as_str),
-                activity_id: Some(id.as_str()),
+                reason: delete.summary.as_deref(),
+                activity_id: ctx.activity_id(),
             },
         )
         .await?;
     }
-    if community.local && vouched_by.is_none() {
-        announce::relay(&mut tx, data, &community, &json, None).await?;
+    if community.local && ctx.is_direct() {
+        announce::relay(&mut tx, data, &community, ctx.raw, None).await?;
     }
     tx.commit().await?;
     send::wake(data);
     tracing::info!(post = %post.ap_id, by = %person.ap_id, removed, gone, "delete applied");
     Ok(Outcome::Done)
-}
-
-/// An inbound Undo(Delete): restores the post (same authority as the Delete).
-pub async fn receive_undo(
-    undo: &Value,
-    inner: Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-) -> Result<Outcome, AppError> {
-    let undo_id = url_field(undo, "id")?;
-    same_origin(&undo_id, actor.ap_id())?;
-    let outcome = apply(inner, actor, data, None, false).await?;
-    Ok(outcome)
 }
 
 /// Federates a local person's deletion (or a local moderator's removal, with `reason`).
@@ -119,24 +153,22 @@ pub async fn send(
     community: &DbCommunity,
     reason: Option<&str>,
 ) -> Result<(), AppError> {
-    let mut activity = json!({
-        "id": state.new_id("activities/delete"),
-        "type": "Delete",
-        "actor": actor.ap_id,
-        "to": audience_of(community),
-        "cc": [community.ap_id],
-        "audience": community.ap_id,
-        "object": post.ap_id,
-    });
-    if let Some(reason) = reason {
-        activity["summary"] = json!(reason);
-    }
+    let activity = Delete {
+        id: state.new_id("activities/delete"),
+        kind: DeleteType::Delete,
+        actor: actor.ap_id.clone().into(),
+        to: wire::audience_of(community),
+        cc: vec![community.ap_id.clone()],
+        audience: Some(community.ap_id.clone().into()),
+        object: post.ap_id.clone(),
+        summary: reason.map(str::to_string),
+    };
     send::to_community(
         conn,
         state,
         actor.ap_id.as_str(),
         community,
-        &activity,
+        &wire::to_value(&activity)?,
         None,
     )
     .await?;

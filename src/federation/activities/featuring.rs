@@ -3,15 +3,17 @@
 //! Group's featured collection). Add/Remove of moderators (target = the moderators
 //! collection) are not handled yet and are acknowledged.
 
-use super::{ActorRef, Outcome, announce, same_origin, send, url_field};
+use super::{
+    ActorRef, Outcome, announce, appointing::AddOrRemove, send,
+    wire::{self, Ctx},
+};
 use crate::{
     error::AppError,
-    federation::objects::post::audience_of,
     state::AppState,
     store::{self, communities::DbCommunity, modlog::NewEntry, people::DbPerson, posts::DbPost},
 };
-use activitypub_federation::config::Data;
-use serde_json::{Value, json};
+use serde_json::Value;
+use url::Url;
 
 /// The id of a community's featured collection.
 pub fn featured_of(state: &AppState, c: &DbCommunity) -> String {
@@ -29,46 +31,39 @@ pub fn activity(
     community: &DbCommunity,
     post: &DbPost,
     pinned: bool,
-) -> Value {
-    let kind = if pinned { "Add" } else { "Remove" };
-    json!({
-        "id": state.new_id(&format!("activities/{}", kind.to_ascii_lowercase())),
-        "type": kind,
-        "actor": moderator.ap_id,
-        "to": audience_of(community),
-        "cc": [community.ap_id],
-        "object": post.ap_id,
-        "target": featured_of(state, community),
-        "audience": community.ap_id,
-    })
+) -> Result<Value, AppError> {
+    let target =
+        Url::parse(&featured_of(state, community)).map_err(|e| AppError::Internal(e.into()))?;
+    wire::to_value(&AddOrRemove::new(
+        state,
+        &moderator.ap_id,
+        community,
+        &post.ap_id,
+        target,
+        pinned,
+    ))
 }
 
 /// An inbound Add or Remove; acts only when its target is the featured collection of the
-/// post's community. `vouched_by` is the community that relayed it, if any.
-pub async fn apply(
-    json: &Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-    vouched_by: Option<&DbCommunity>,
-) -> Result<Outcome, AppError> {
-    let id = url_field(json, "id")?;
-    same_origin(&id, actor.ap_id())?;
-    let pinned = json.get("type").and_then(Value::as_str) == Some("Add");
-    let (Ok(object), Ok(target)) = (url_field(json, "object"), url_field(json, "target")) else {
+/// post's community.
+pub async fn apply(activity: AddOrRemove, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+    let pinned = activity.added();
+    let Some(target) = &activity.target else {
         return Ok(Outcome::Ignored);
     };
-    let ActorRef::Person(person) = actor else {
+    let ActorRef::Person(person) = &ctx.actor else {
         return Ok(Outcome::Ignored);
     };
+    let data = ctx.data;
     let mut tx = data.db.begin().await?;
-    let Some(post) = store::posts::find_by_ap_id(&mut tx, object.as_str()).await? else {
+    let Some(post) = store::posts::find_by_ap_id(&mut tx, activity.object.as_str()).await? else {
         return Ok(Outcome::Ignored); // a person (moderator added) or something we lack
     };
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
     if target.as_str() != featured_of(data, &community) {
         return Ok(Outcome::Ignored);
     }
-    if !super::moderates(&mut tx, &community, &person, vouched_by).await? {
+    if !super::moderates(&mut tx, &community, person, ctx.relayed_by).await? {
         return Err(AppError::forbidden(
             "not_a_moderator",
             "only a moderator of the community can pin or unpin",
@@ -83,14 +78,14 @@ pub async fn apply(
                 action: if pinned { "pin" } else { "unpin" },
                 post_id: Some(post.id),
                 person_id: None,
-                reason: json.get("summary").and_then(Value::as_str),
-                activity_id: Some(id.as_str()),
+                reason: activity.summary.as_deref(),
+                activity_id: ctx.activity_id(),
             },
         )
         .await?;
     }
     if community.local {
-        announce::relay(&mut tx, data, &community, json, None).await?;
+        announce::relay(&mut tx, data, &community, ctx.raw, None).await?;
     }
     tx.commit().await?;
     send::wake(data);

@@ -3,7 +3,7 @@
 use super::{
     ActorRef, Outcome,
     send::{self, Delivery},
-    url_field,
+    wire::{self, Ctx, Receive},
 };
 use crate::{
     domain::privacy,
@@ -11,27 +11,120 @@ use crate::{
     state::AppState,
     store::{self, communities::DbCommunity, people::DbPerson},
 };
-use activitypub_federation::config::Data;
-use serde_json::{Value, json};
+use activitypub_federation::fetch::object_id::ObjectId;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sqlx::AnyConnection;
+use url::Url;
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum FollowType {
+    Follow,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum AnswerType {
+    Accept,
+    Reject,
+}
+
+/// `Follow` of a community (or of anything else, which we ignore).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Follow {
+    #[serde(deserialize_with = "wire::url")]
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: FollowType,
+    #[serde(deserialize_with = "wire::id")]
+    pub actor: ObjectId<ActorRef>,
+    #[serde(deserialize_with = "wire::url")]
+    pub object: Url,
+    #[serde(
+        default,
+        deserialize_with = "wire::addresses",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub to: Vec<Url>,
+}
+
+impl Follow {
+    fn new(id: Url, person: &DbPerson, community: &DbCommunity) -> Follow {
+        Follow {
+            id,
+            kind: FollowType::Follow,
+            actor: person.ap_id.clone().into(),
+            object: community.ap_id.clone(),
+            to: vec![community.ap_id.clone()],
+        }
+    }
+}
+
+/// `Accept` or `Reject` of a Follow: embedded (Lemmy, us), or its bare id (Mastodon's older
+/// shape; matched on the Follow id we stored).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerFollow {
+    #[serde(deserialize_with = "wire::url")]
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: AnswerType,
+    #[serde(deserialize_with = "wire::id")]
+    pub actor: ObjectId<ActorRef>,
+    #[serde(
+        default,
+        deserialize_with = "wire::addresses",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub to: Vec<Url>,
+    pub object: FollowRef,
+}
+
+/// The Follow an answer is about.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum FollowRef {
+    Embedded(Follow),
+    Id(#[serde(deserialize_with = "wire::url")] Url),
+}
+
+#[async_trait::async_trait]
+impl Receive for Follow {
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    async fn receive(self, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+        receive_follow(self, ctx).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Receive for AnswerFollow {
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    async fn receive(self, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+        let state = match self.kind {
+            AnswerType::Accept => "accepted",
+            AnswerType::Reject => "rejected",
+        };
+        set_follow_state(self.object, ctx, state).await
+    }
+}
 
 /// A remote person follows one of our communities: recorded and accepted at once.
-pub async fn receive_follow(
-    json: Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-) -> Result<Outcome, AppError> {
-    let ActorRef::Person(person) = actor else {
+async fn receive_follow(follow: Follow, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+    let data = ctx.data;
+    let ActorRef::Person(person) = &ctx.actor else {
         return Err(AppError::forbidden(
             "not_a_person",
             "only people can follow communities",
         ));
     };
-    let object = url_field(&json, "object")?;
-    let follow_id = url_field(&json, "id")?;
+    let follow_id = &follow.id;
     let community = {
         let mut conn = data.db.pool.acquire().await?;
-        store::communities::find_by_ap_id(&mut conn, object.as_str()).await?
+        store::communities::find_by_ap_id(&mut conn, follow.object.as_str()).await?
     };
     let Some(community) = community.filter(|c| c.local) else {
         return Ok(Outcome::Ignored); // following a person, someone else's, or unknown
@@ -73,16 +166,16 @@ pub async fn receive_follow(
         Some(follow_id.as_str()),
     )
     .await?;
-    let accept = json!({
-        "id": data.new_id("activities/accept"),
-        "type": "Accept",
-        "actor": community.ap_id,
-        "to": [person.ap_id],
-        "object": strip_context(json),
-    });
+    let accept = AnswerFollow {
+        id: data.new_id("activities/accept"),
+        kind: AnswerType::Accept,
+        actor: community.ap_id.clone().into(),
+        to: vec![person.ap_id.clone()],
+        object: FollowRef::Embedded(follow),
+    };
     send::queue(
         &mut tx,
-        &accept,
+        &wire::to_value(&accept)?,
         Delivery {
             followers_of: None,
             signer: community.ap_id.as_str(),
@@ -110,17 +203,27 @@ pub async fn send_decision(
     let Some(follow_id) = &follower.follow_id else {
         return Ok(()); // a local follower: nothing to send
     };
-    let kind = if accepted { "Accept" } else { "Reject" };
-    let activity = json!({
-        "id": state.new_id(&format!("activities/{}", kind.to_ascii_lowercase())),
-        "type": kind,
-        "actor": community.ap_id,
-        "to": [follower.ap_id],
-        "object": {
-            "id": follow_id, "type": "Follow",
-            "actor": follower.ap_id, "object": community.ap_id,
-        },
-    });
+    let (kind, path) = if accepted {
+        (AnswerType::Accept, "activities/accept")
+    } else {
+        (AnswerType::Reject, "activities/reject")
+    };
+    let internal = |e: url::ParseError| AppError::Internal(e.into());
+    let follower_id = Url::parse(&follower.ap_id).map_err(internal)?;
+    let follow = Follow {
+        id: Url::parse(follow_id).map_err(internal)?,
+        kind: FollowType::Follow,
+        actor: follower_id.clone().into(),
+        object: community.ap_id.clone(),
+        to: vec![],
+    };
+    let activity = wire::to_value(&AnswerFollow {
+        id: state.new_id(path),
+        kind,
+        actor: community.ap_id.clone().into(),
+        to: vec![follower_id],
+        object: FollowRef::Embedded(follow),
+    })?;
     send::queue(
         conn,
         &activity,
@@ -136,51 +239,28 @@ pub async fn send_decision(
     Ok(())
 }
 
-/// A remote community accepted a local person's Follow.
-pub async fn receive_accept(
-    json: Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-) -> Result<Outcome, AppError> {
-    set_follow_state(json, actor, data, "accepted").await
-}
-
-/// A remote community refused a local person's Follow.
-pub async fn receive_reject(
-    json: Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-) -> Result<Outcome, AppError> {
-    set_follow_state(json, actor, data, "rejected").await
-}
-
 async fn set_follow_state(
-    json: Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
+    follow: FollowRef,
+    ctx: Ctx<'_>,
     state: &str,
 ) -> Result<Outcome, AppError> {
-    let ActorRef::Group(community) = actor else {
+    let ActorRef::Group(community) = &ctx.actor else {
         return Ok(Outcome::Ignored); // we only follow groups
     };
-    let inner = json.get("object").cloned().unwrap_or(Value::Null);
-    let mut conn = data.db.write_conn().await?;
+    let mut conn = ctx.data.db.write_conn().await?;
     // The embedded Follow names the follower; a bare id is matched on the stored Follow id.
-    let follower = match inner.get("actor") {
-        Some(_) => {
-            let who = url_field(&inner, "actor")?;
-            let target = url_field(&inner, "object")?;
-            if target != community.ap_id {
+    let follower = match follow {
+        FollowRef::Embedded(follow) => {
+            if follow.object != community.ap_id {
                 return Err(AppError::forbidden(
                     "not_your_follow",
                     "a community can only answer follows of itself",
                 ));
             }
-            store::people::find_by_ap_id(&mut conn, who.as_str()).await?
+            store::people::find_by_ap_id(&mut conn, follow.actor.inner().as_str()).await?
         }
-        None => {
-            let follow_id = super::super::objects::post::value_id(&inner).unwrap_or_default();
-            follower_by_follow_id(&mut conn, community.id, &follow_id).await?
+        FollowRef::Id(follow_id) => {
+            follower_by_follow_id(&mut conn, community.id, follow_id.as_str()).await?
         }
     };
     let Some(follower) = follower.filter(|p| p.local) else {
@@ -221,18 +301,13 @@ async fn follower_by_follow_id(
 }
 
 /// A remote person unfollows one of our communities.
-pub async fn receive_undo_follow(
-    _undo: &Value,
-    inner: Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-) -> Result<Outcome, AppError> {
-    let ActorRef::Person(person) = actor else {
+pub async fn receive_undo_follow(follow: Follow, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+    let ActorRef::Person(person) = &ctx.actor else {
         return Ok(Outcome::Ignored);
     };
-    let object = url_field(&inner, "object")?;
-    let mut conn = data.db.write_conn().await?;
-    let Some(community) = store::communities::find_by_ap_id(&mut conn, object.as_str()).await?
+    let mut conn = ctx.data.db.write_conn().await?;
+    let Some(community) =
+        store::communities::find_by_ap_id(&mut conn, follow.object.as_str()).await?
     else {
         return Ok(Outcome::Ignored);
     };
@@ -245,31 +320,17 @@ pub async fn receive_undo_follow(
     Ok(Outcome::Done)
 }
 
-/// A local person follows a remote community: recorded as pending, Follow queued.
+/// Queues a local person's Follow of a remote community (recorded as pending by the
+/// domain, with `follow_id`).
 pub async fn send_follow(
-    state: &AppState,
+    conn: &mut AnyConnection,
     person: &DbPerson,
     community: &DbCommunity,
+    follow_id: &Url,
 ) -> Result<(), AppError> {
-    let follow_id = state.new_id("activities/follow");
-    let follow = json!({
-        "id": follow_id,
-        "type": "Follow",
-        "actor": person.ap_id,
-        "object": community.ap_id,
-        "to": [community.ap_id],
-    });
-    let mut tx = state.db.begin().await?;
-    store::followers::upsert_follower(
-        &mut tx,
-        community.id,
-        person.id,
-        "pending",
-        Some(follow_id.as_str()),
-    )
-    .await?;
+    let follow = wire::to_value(&Follow::new(follow_id.clone(), person, community))?;
     send::queue(
-        &mut tx,
+        conn,
         &follow,
         Delivery {
             followers_of: None,
@@ -280,44 +341,31 @@ pub async fn send_follow(
         },
     )
     .await?;
-    tx.commit().await?;
-    send::wake(state);
     Ok(())
 }
 
-/// A local person unfollows a remote community: Undo(Follow) with the original Follow.
+/// Queues a local person's Undo(Follow) of a remote community, with the original Follow.
 pub async fn send_unfollow(
+    conn: &mut AnyConnection,
     state: &AppState,
     person: &DbPerson,
     community: &DbCommunity,
+    follow_id: Option<&str>,
 ) -> Result<(), AppError> {
-    let mut tx = state.db.begin().await?;
-    let follow_id: Option<String> = sqlx::query_scalar(
-        "SELECT follow_id FROM community_followers WHERE community_id = $1 AND person_id = $2",
-    )
-    .bind(community.id)
-    .bind(person.id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .flatten();
-    if !store::followers::remove_follower(&mut tx, community.id, person.id).await? {
-        return Err(AppError::NotFound("follow"));
-    }
-    let undo = json!({
-        "id": state.new_id("activities/undo"),
-        "type": "Undo",
-        "actor": person.ap_id,
-        "to": [community.ap_id],
-        "object": {
-            "id": follow_id.unwrap_or_else(|| state.new_id("activities/follow").to_string()),
-            "type": "Follow",
-            "actor": person.ap_id,
-            "object": community.ap_id,
-            "to": [community.ap_id],
-        },
-    });
+    let follow_id = follow_id
+        .and_then(|f| Url::parse(f).ok())
+        .unwrap_or_else(|| state.new_id("activities/follow"));
+    let undo = wire::to_value(&super::undo::Undo {
+        id: state.new_id("activities/undo"),
+        kind: super::undo::UndoType::Undo,
+        actor: person.ap_id.clone().into(),
+        to: vec![community.ap_id.clone()],
+        cc: vec![],
+        object: wire::to_value(&Follow::new(follow_id, person, community))?,
+        audience: None,
+    })?;
     send::queue(
-        &mut tx,
+        conn,
         &undo,
         Delivery {
             followers_of: None,
@@ -328,8 +376,6 @@ pub async fn send_unfollow(
         },
     )
     .await?;
-    tx.commit().await?;
-    send::wake(state);
     Ok(())
 }
 

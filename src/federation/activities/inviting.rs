@@ -4,15 +4,42 @@
 //! people to a remote community. Software without invitations ignores it; a Follow that
 //! follows it is what joins.
 
-use super::{ActorRef, Outcome, same_origin, send, url_field};
+use super::{
+    ActorRef, Outcome, send,
+    wire::{self, Ctx, Receive},
+};
 use crate::{
     error::AppError,
     state::AppState,
     store::{self, communities::DbCommunity, people::DbPerson},
 };
-use activitypub_federation::config::Data;
-use serde_json::{Value, json};
+use activitypub_federation::fetch::object_id::ObjectId;
+use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
+use url::Url;
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum InviteType {
+    Invite,
+}
+
+/// `Invite`: actor (a community) invites target (a person) to object (the community).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invite {
+    #[serde(deserialize_with = "wire::url")]
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: InviteType,
+    #[serde(deserialize_with = "wire::id")]
+    pub actor: ObjectId<ActorRef>,
+    #[serde(deserialize_with = "wire::url")]
+    pub object: Url,
+    #[serde(deserialize_with = "wire::url")]
+    pub target: Url,
+    #[serde(default, deserialize_with = "wire::addresses")]
+    pub to: Vec<Url>,
+}
 
 /// Queues the Invite of `person` (remote) to `community` (ours); the activity's id.
 pub async fn send_invite(
@@ -21,17 +48,17 @@ pub async fn send_invite(
     community: &DbCommunity,
     person: &DbPerson,
 ) -> Result<String, AppError> {
-    let activity = json!({
-        "id": state.new_id("activities/invite"),
-        "type": "Invite",
-        "actor": community.ap_id,
-        "object": community.ap_id,
-        "target": person.ap_id,
-        "to": [person.ap_id],
-    });
+    let activity = Invite {
+        id: state.new_id("activities/invite"),
+        kind: InviteType::Invite,
+        actor: community.ap_id.clone().into(),
+        object: community.ap_id.clone(),
+        target: person.ap_id.clone(),
+        to: vec![person.ap_id.clone()],
+    };
     send::queue(
         conn,
-        &activity,
+        &wire::to_value(&activity)?,
         send::Delivery {
             signer: community.ap_id.as_str(),
             inboxes: vec![person.inbox.clone()],
@@ -41,41 +68,38 @@ pub async fn send_invite(
         },
     )
     .await?;
-    Ok(activity["id"].as_str().unwrap_or_default().to_string())
+    Ok(activity.id.to_string())
 }
 
-/// An inbound Invite: kept for the local person it names, when a community invites to
-/// itself.
-pub async fn receive(
-    json: &Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-) -> Result<Outcome, AppError> {
-    let id = url_field(json, "id")?;
-    same_origin(&id, actor.ap_id())?;
-    let ActorRef::Group(community) = actor else {
-        return Ok(Outcome::Ignored); // only a community invites to itself
-    };
-    let (Ok(object), Ok(target)) = (url_field(json, "object"), url_field(json, "target")) else {
-        return Ok(Outcome::Ignored);
-    };
-    if object != community.ap_id || !data.is_local_url(&target) {
-        return Ok(Outcome::Ignored);
+#[async_trait::async_trait]
+impl Receive for Invite {
+    fn id(&self) -> &Url {
+        &self.id
     }
-    let mut conn = data.db.write_conn().await?;
-    let Some(person) = store::people::find_by_ap_id(&mut conn, target.as_str()).await? else {
-        return Ok(Outcome::Ignored);
-    };
-    store::invitations::insert(
-        &mut conn,
-        community.id,
-        None,
-        Some(person.id),
-        None,
-        Some(id.as_str()),
-        None,
-    )
-    .await?;
-    tracing::info!(community = %community.ap_id, person = %person.name, "invitation received");
-    Ok(Outcome::Done)
+    /// Kept for the local person it names, when a community invites to itself.
+    async fn receive(self, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+        let ActorRef::Group(community) = &ctx.actor else {
+            return Ok(Outcome::Ignored); // only a community invites to itself
+        };
+        if self.object != community.ap_id || !ctx.data.is_local_url(&self.target) {
+            return Ok(Outcome::Ignored);
+        }
+        let mut conn = ctx.data.db.write_conn().await?;
+        let Some(person) = store::people::find_by_ap_id(&mut conn, self.target.as_str()).await?
+        else {
+            return Ok(Outcome::Ignored);
+        };
+        store::invitations::insert(
+            &mut conn,
+            community.id,
+            None,
+            Some(person.id),
+            None,
+            Some(self.id.as_str()),
+            None,
+        )
+        .await?;
+        tracing::info!(community = %community.ap_id, person = %person.name, "invitation received");
+        Ok(Outcome::Done)
+    }
 }

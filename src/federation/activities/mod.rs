@@ -1,6 +1,8 @@
-//! Activities, one file per family: what we send (`new`/`send` functions) and what we do
-//! with what we receive. The inbox reads `type` first and hands the JSON here; unknown
-//! types are answered 202 and logged (Lemmy #3570, #3862 show the alternative).
+//! Activities, one file per family: its typed wire structs (`ObjectId<T>` for every
+//! federated reference), what we send (built from the same structs) and what receiving it
+//! does (`wire::Receive`). One table, `families!` below, lists the types we act on and
+//! drives both the inbox's accepted types and the dispatch; the inbox reads `type` first,
+//! unknown types are answered 202 and logged (Lemmy #3570, #3862 show the alternative).
 
 pub mod announce;
 pub mod appointing;
@@ -13,11 +15,13 @@ pub mod inviting;
 pub mod locking;
 pub mod reporting;
 pub mod send;
+pub mod undo;
 pub mod voting;
+pub mod wire;
 
 use crate::{
     error::AppError,
-    federation::objects::{group::Group, person::Person, post::value_id},
+    federation::objects::{group::Group, person::Person},
     state::AppState,
     store::{self, communities::DbCommunity, people::DbPerson},
 };
@@ -27,6 +31,7 @@ use activitypub_federation::{
 };
 use serde_json::Value;
 use url::Url;
+pub use wire::type_of;
 
 /// What happened to an inbound activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +105,13 @@ pub async fn find_or_fetch_actor(
             "{id} answered with another actor"
         )));
     }
-    if json.get("type").and_then(Value::as_str) == Some("Group") {
+    actor_from_json(json, id, data).await
+}
+
+/// Stores an actor document fetched from `id`: a Group as a community, anything else
+/// (Person, Service, Application, Organization) as a person.
+async fn actor_from_json(json: Value, id: &Url, data: &Data<AppState>) -> Result<ActorRef, AppError> {
+    if type_of(&json) == Some("Group") {
         let group: Group = serde_json::from_value(json)
             .map_err(|e| AppError::Remote(format!("unusable Group at {id}: {e}")))?;
         DbCommunity::verify(&group, id, data).await?;
@@ -110,29 +121,6 @@ pub async fn find_or_fetch_actor(
             .map_err(|e| AppError::Remote(format!("unusable actor at {id}: {e}")))?;
         DbPerson::verify(&person, id, data).await?;
         Ok(ActorRef::Person(DbPerson::from_json(person, data).await?))
-    }
-}
-
-/// A required URL field of an activity (`id`, `actor`, …), given as a string or an object
-/// with an `id`.
-pub fn url_field(json: &Value, field: &'static str) -> Result<Url, AppError> {
-    json.get(field)
-        .and_then(value_id)
-        .and_then(|s| Url::parse(&s).ok())
-        .ok_or_else(|| {
-            AppError::bad_request(
-                "invalid_activity",
-                format!("`{field}` is missing or not a URL"),
-            )
-        })
-}
-
-/// The `type` of an activity or object; for an array, the first string.
-pub fn type_of(json: &Value) -> Option<&str> {
-    match json.get("type")? {
-        Value::String(s) => Some(s),
-        Value::Array(items) => items.iter().find_map(Value::as_str),
-        _ => None,
     }
 }
 
@@ -166,6 +154,70 @@ pub async fn moderates(
     }
 }
 
+/// The activity families: the `type`s each takes, its struct (which parses and receives
+/// it), and whether a community may relay it to us in an `Announce` (Lemmy's
+/// `AnnouncableActivities`: what happens inside a community; a Follow, an Accept, an
+/// Invite or another Announce is between two actors and never relayed).
+macro_rules! families {
+    ($( $($kind:literal)|+ => $family:ty, relayed: $relayed:literal; )*) => {
+        /// Every activity type we act on; anything else is acknowledged (202) unread.
+        pub const HANDLED: &[&str] = &[$($($kind,)+)*];
+
+        /// Whether `kind` is an activity type a community relays.
+        pub fn is_relayable(kind: &str) -> bool {
+            match kind {
+                $($($kind)|+ => $relayed,)*
+                _ => false,
+            }
+        }
+
+        /// Parses `json` into the family of `kind` and serialises it again, without acting
+        /// on it (round-trip and property tests); None for a type we do not handle.
+        pub fn reserialize_kind(kind: &str, json: Value) -> Result<Option<Value>, AppError> {
+            match kind {
+                $($($kind)|+ => wire::to_value(&wire::parse::<$family>(json)?).map(Some),)*
+                _ => Ok(None),
+            }
+        }
+
+        /// Parses `json` into the family of `kind` and receives it.
+        pub async fn receive_kind(
+            kind: &str,
+            json: Value,
+            ctx: wire::Ctx<'_>,
+        ) -> Result<Outcome, AppError> {
+            match kind {
+                $($($kind)|+ => wire::run::<$family>(json, ctx).await,)*
+                other => {
+                    tracing::info!(kind = other, "ignoring an activity type we do not handle");
+                    Ok(Outcome::Ignored)
+                }
+            }
+        }
+    };
+}
+
+families! {
+    "Follow" => following::Follow, relayed: false;
+    "Accept" | "Reject" => following::AnswerFollow, relayed: false;
+    "Create" | "Update" => create::CreateOrUpdate, relayed: true;
+    "Delete" => deletion::Delete, relayed: true;
+    "Like" | "Dislike" => voting::Vote, relayed: true;
+    "Undo" => undo::Undo, relayed: true;
+    "Announce" => announce::AnnounceActivity, relayed: false;
+    "Lock" => locking::Lock, relayed: true;
+    "Add" | "Remove" => appointing::AddOrRemove, relayed: true;
+    "Block" => banning::Block, relayed: true;
+    "Flag" => reporting::Flag, relayed: true;
+    "Resolve" => reporting::Resolve, relayed: true;
+    "Invite" => inviting::Invite, relayed: false;
+}
+
+/// Whether `kind` names an activity (as opposed to an object) that we know.
+pub fn is_activity_type(kind: &str) -> bool {
+    HANDLED.contains(&kind)
+}
+
 /// Handles a verified inbound activity from `actor` (the signer).
 pub async fn dispatch(
     json: Value,
@@ -173,55 +225,60 @@ pub async fn dispatch(
     data: &Data<AppState>,
 ) -> Result<Outcome, AppError> {
     let kind = type_of(&json).unwrap_or_default().to_string();
-    match kind.as_str() {
-        "Follow" => following::receive_follow(json, actor, data).await,
-        "Accept" => following::receive_accept(json, actor, data).await,
-        "Reject" => following::receive_reject(json, actor, data).await,
-        "Create" | "Update" => create::receive(json, actor, data).await,
-        "Delete" => deletion::receive(json, actor, data).await,
-        "Like" | "Dislike" => voting::receive(json, actor, data).await,
-        "Undo" => receive_undo(json, actor, data).await,
-        "Announce" => announce::receive(json, actor, data).await,
-        "Lock" => locking::apply(&json, &json, actor, data, None, true).await,
-        "Add" | "Remove" => appointing::add_or_remove(&json, actor, data, None).await,
-        "Block" => banning::apply(&json, &json, actor, data, None, true).await,
-        "Flag" => reporting::receive(&json, actor, data, None).await,
-        "Invite" => inviting::receive(&json, actor, data).await,
-        "Resolve" => reporting::receive_resolve(&json, actor, data, None).await,
-        other => {
-            tracing::info!(kind = other, "ignoring an activity type we do not handle");
-            Ok(Outcome::Ignored)
-        }
-    }
+    let ctx = wire::Ctx {
+        actor,
+        relayed_by: None,
+        raw: &json,
+        data,
+    };
+    receive_kind(&kind, json.clone(), ctx).await
 }
 
-/// `Undo` of a Follow, a vote or a Delete, matched on its content (Lemmy's Undo wraps a new
-/// inner id, so the inner id cannot be looked up).
-async fn receive_undo(
-    json: Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-) -> Result<Outcome, AppError> {
-    let inner = match json.get("object") {
-        Some(v @ Value::Object(_)) => v.clone(),
-        _ => return Ok(Outcome::Ignored), // an Undo of a bare id: nothing we can match
-    };
-    let inner_actor = url_field(&inner, "actor")?;
-    if &inner_actor != actor.ap_id() {
-        return Err(AppError::forbidden(
-            "not_your_activity",
-            "an actor can only undo its own activities",
-        ));
+/// An actor as a typed reference: read from the store, or fetched (any non-Group type is
+/// stored as a person). `find_or_fetch_actor` is the one way in; `ObjectId<ActorRef>`
+/// names the `actor` of every activity struct.
+#[async_trait::async_trait]
+impl Object for ActorRef {
+    type DataType = AppState;
+    type Kind = Value;
+    type Error = AppError;
+
+    fn id(&self) -> &Url {
+        self.ap_id()
     }
-    match type_of(&inner) {
-        Some("Follow") => following::receive_undo_follow(&json, inner, actor, data).await,
-        Some("Like") | Some("Dislike") => voting::receive_undo(&json, inner, actor, data).await,
-        Some("Delete") => deletion::receive_undo(&json, inner, actor, data).await,
-        Some("Lock") => locking::apply(&inner, &json, actor, data, None, false).await,
-        Some("Block") => banning::apply(&inner, &json, actor, data, None, false).await,
-        other => {
-            tracing::info!(kind = ?other, "ignoring an Undo of a type we do not handle");
-            Ok(Outcome::Ignored)
+
+    async fn read_from_id(id: Url, data: &Data<AppState>) -> Result<Option<Self>, AppError> {
+        let mut conn = data.db.pool.acquire().await?;
+        if let Some(p) = store::people::find_by_ap_id(&mut conn, id.as_str()).await? {
+            return Ok(Some(ActorRef::Person(p)));
         }
+        Ok(store::communities::find_by_ap_id(&mut conn, id.as_str())
+            .await?
+            .map(ActorRef::Group))
+    }
+
+    async fn into_json(self, data: &Data<AppState>) -> Result<Value, AppError> {
+        match self {
+            ActorRef::Person(p) => wire::to_value(&p.into_json(data).await?),
+            ActorRef::Group(g) => wire::to_value(&g.into_json(data).await?),
+        }
+    }
+
+    async fn verify(json: &Value, expected: &Url, _data: &Data<AppState>) -> Result<(), AppError> {
+        let id = json
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| Url::parse(s).ok())
+            .ok_or_else(|| AppError::bad_request("invalid_actor", "actor without an id"))?;
+        same_origin(&id, expected)
+    }
+
+    async fn from_json(json: Value, data: &Data<AppState>) -> Result<Self, AppError> {
+        let id = json
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| Url::parse(s).ok())
+            .ok_or_else(|| AppError::bad_request("invalid_actor", "actor without an id"))?;
+        actor_from_json(json, &id, data).await
     }
 }

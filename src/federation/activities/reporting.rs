@@ -5,37 +5,155 @@
 //! its own (`actor` = the community), never naming the reporter, and never to followers or
 //! to the reported person's instance (Lemmy #6343 leaked reporters that way).
 
-use super::{ActorRef, Outcome, same_origin, send, url_field};
+use super::{
+    ActorRef, Outcome, send,
+    wire::{self, Ctx, Receive},
+};
 use crate::{
     error::AppError,
-    federation::objects::post::value_id,
     state::AppState,
     store::{self, communities::DbCommunity, posts::DbPost, reports::NewReport},
 };
-use activitypub_federation::config::Data;
-use serde_json::{Value, json};
+use activitypub_federation::fetch::object_id::ObjectId;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sqlx::AnyConnection;
+use url::Url;
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum FlagType {
+    Flag,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum ResolveType {
+    Resolve,
+}
+
+/// `Flag`: a report. Lemmy names one object, Mastodon a list (the account, then statuses).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Flag {
+    #[serde(deserialize_with = "wire::url")]
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: FlagType,
+    #[serde(deserialize_with = "wire::id")]
+    pub actor: ObjectId<ActorRef>,
+    #[serde(default, deserialize_with = "wire::addresses")]
+    pub to: Vec<Url>,
+    #[serde(deserialize_with = "wire::addresses")]
+    pub object: Vec<Url>,
+    /// The reason (Lemmy).
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub summary: Option<String>,
+    /// The reason (Mastodon).
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub content: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub audience: Option<ObjectId<DbCommunity>>,
+}
+
+/// The report a `Resolve` closes, as Lemmy embeds it (no id of its own).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedFlag {
+    #[serde(rename = "type")]
+    pub kind: FlagType,
+    #[serde(deserialize_with = "wire::url")]
+    pub actor: Url,
+    #[serde(default, deserialize_with = "wire::addresses")]
+    pub to: Vec<Url>,
+    #[serde(deserialize_with = "wire::url")]
+    pub object: Url,
+}
+
+/// `Resolve` of a report by a moderator.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resolve {
+    #[serde(deserialize_with = "wire::url")]
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: ResolveType,
+    #[serde(deserialize_with = "wire::id")]
+    pub actor: ObjectId<ActorRef>,
+    #[serde(default, deserialize_with = "wire::addresses")]
+    pub to: Vec<Url>,
+    pub object: ResolvedFlag,
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub audience: Option<ObjectId<DbCommunity>>,
+}
 
 /// Longest reason kept, in characters.
-pub const REASON_MAX: usize = 2_000;
+pub use crate::domain::reports::REASON_MAX;
 
 /// A Flag of `post` in `community` by `actor` (a person, or the community forwarding it).
 pub fn flag(
     state: &AppState,
-    actor: &url::Url,
+    actor: &Url,
     community: &DbCommunity,
     post: &DbPost,
     reason: &str,
-) -> Value {
-    json!({
-        "id": state.new_id("activities/flag"),
-        "type": "Flag",
-        "actor": actor,
-        "to": [community.ap_id],
-        "object": post.ap_id,
-        "summary": reason,
-        "audience": community.ap_id,
+) -> Result<Value, AppError> {
+    wire::to_value(&Flag {
+        id: state.new_id("activities/flag"),
+        kind: FlagType::Flag,
+        actor: actor.clone().into(),
+        to: vec![community.ap_id.clone()],
+        object: vec![post.ap_id.clone()],
+        summary: Some(reason.to_string()),
+        content: None,
+        audience: Some(community.ap_id.clone().into()),
     })
+}
+
+/// Federates a local person's report: to the remote community (whose moderators act on
+/// it, as Lemmy does), or, for one of ours, forwarded unnamed to the instances of its remote
+/// moderators. Returns the Flag's id.
+pub async fn send_report(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    reporter: &crate::store::people::DbPerson,
+    community: &DbCommunity,
+    post: &DbPost,
+    reason: &str,
+) -> Result<String, AppError> {
+    let activity = flag(state, &reporter.ap_id, community, post, reason)?;
+    let id = activity["id"].as_str().unwrap_or_default().to_string();
+    if community.local {
+        forward_to_moderators(conn, state, community, post, reason, None).await?;
+    } else {
+        send::queue(
+            conn,
+            &activity,
+            send::Delivery {
+                signer: reporter.ap_id.as_str(),
+                inboxes: vec![send::community_inbox(community)],
+                followers_of: None,
+                community_id: None,
+                in_outbox: false,
+            },
+        )
+        .await?;
+    }
+    Ok(id)
 }
 
 /// Sends a report of one of our communities' posts to the instances of its remote
@@ -62,7 +180,7 @@ pub async fn forward_to_moderators(
     if inboxes.is_empty() {
         return Ok(());
     }
-    let activity = flag(state, &community.ap_id, community, post, reason);
+    let activity = flag(state, &community.ap_id, community, post, reason)?;
     send::queue(
         conn,
         &activity,
@@ -79,80 +197,72 @@ pub async fn forward_to_moderators(
 }
 
 /// The reason of a Flag: Lemmy's `summary`, Mastodon's `content`; plain text, clipped.
-fn reason_of(json: &Value) -> String {
-    let raw = ["summary", "content"]
-        .iter()
-        .find_map(|k| {
-            json.get(*k)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-        })
+fn reason_of(flag: &Flag) -> String {
+    let raw = [&flag.summary, &flag.content]
+        .into_iter()
+        .flatten()
+        .find(|s| !s.is_empty())
+        .map(String::as_str)
         .unwrap_or_default();
     raw.chars().take(REASON_MAX).collect()
 }
 
-/// An inbound Flag, sent by the reporter's instance or forwarded by a community (then
-/// `vouched_by` or the actor is that community; the reporter stays unnamed).
-pub async fn receive(
-    json: &Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-    vouched_by: Option<&DbCommunity>,
-) -> Result<Outcome, AppError> {
-    let id = url_field(json, "id")?;
-    same_origin(&id, actor.ap_id())?;
-    // Lemmy names one object; Mastodon a list (the account, then statuses).
-    let objects: Vec<String> = match json.get("object") {
-        Some(Value::Array(items)) => items.iter().take(20).filter_map(value_id).collect(),
-        Some(v) => value_id(v).into_iter().collect(),
-        None => Vec::new(),
-    };
-    let mut tx = data.db.begin().await?;
-    let mut post = None;
-    for o in &objects {
-        if let Some(p) = store::posts::find_by_ap_id(&mut tx, o).await? {
-            post = Some(p);
-            break;
+#[async_trait::async_trait]
+impl Receive for Flag {
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    /// Sent by the reporter's instance, or forwarded by a community (then it relayed it or
+    /// is the actor; the reporter stays unnamed).
+    async fn receive(self, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+        let data = ctx.data;
+        let mut tx = data.db.begin().await?;
+        let mut post = None;
+        for o in self.object.iter().take(20) {
+            if let Some(p) = store::posts::find_by_ap_id(&mut tx, o.as_str()).await? {
+                post = Some(p);
+                break;
+            }
         }
-    }
-    let Some(post) = post else {
-        return Ok(Outcome::Ignored); // nothing of ours (an account report, say)
-    };
-    let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
-    let reporter = match (&actor, vouched_by) {
-        (_, Some(g)) if g.id == community.id => None,
-        (ActorRef::Group(g), None) if g.id == community.id => None,
-        (ActorRef::Person(p), None) => Some(p.id),
-        _ => return Ok(Outcome::Ignored), // a community reporting another's post
-    };
-    let reason = reason_of(json);
-    let new = store::reports::insert(
-        &mut tx,
-        &NewReport {
-            community_id: community.id,
-            post_id: post.id,
-            reporter_id: reporter,
-            reason: &reason,
-            activity_id: id.as_str(),
-        },
-    )
-    .await?
-    .is_some();
-    if new && community.local {
-        let reporter_host = store::instances::domain_of(actor.ap_id());
-        forward_to_moderators(
+        let Some(post) = post else {
+            return Ok(Outcome::Ignored); // nothing of ours (an account report, say)
+        };
+        let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
+        let reporter = match (&ctx.actor, ctx.relayed_by) {
+            (_, Some(g)) if g.id == community.id => None,
+            (ActorRef::Group(g), None) if g.id == community.id => None,
+            (ActorRef::Person(p), None) => Some(p.id),
+            _ => return Ok(Outcome::Ignored), // a community reporting another's post
+        };
+        let reason = reason_of(&self);
+        let new = store::reports::insert(
             &mut tx,
-            data,
-            &community,
-            &post,
-            &reason,
-            Some(&reporter_host),
+            &NewReport {
+                community_id: community.id,
+                post_id: post.id,
+                reporter_id: reporter,
+                reason: &reason,
+                activity_id: self.id.as_str(),
+            },
         )
-        .await?;
+        .await?
+        .is_some();
+        if new && community.local {
+            let reporter_host = store::instances::domain_of(ctx.actor.ap_id());
+            forward_to_moderators(
+                &mut tx,
+                data,
+                &community,
+                &post,
+                &reason,
+                Some(&reporter_host),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        send::wake(data);
+        Ok(Outcome::Done)
     }
-    tx.commit().await?;
-    send::wake(data);
-    Ok(Outcome::Done)
 }
 
 /// Tells the other side that a moderator closed a report, as Lemmy does (`Resolve` with the
@@ -177,30 +287,32 @@ pub async fn send_resolve(
     if inboxes.is_empty() {
         return Ok(());
     }
-    let resolve = json!({
-        "id": state.new_id("activities/resolve"),
-        "type": "Resolve",
-        "actor": moderator.ap_id,
-        "to": [community.ap_id],
-        "object": {
-            "type": "Flag", "actor": flag_actor, "to": [community.ap_id],
-            "object": post.ap_id,
+    let resolve = Resolve {
+        id: state.new_id("activities/resolve"),
+        kind: ResolveType::Resolve,
+        actor: moderator.ap_id.clone().into(),
+        to: vec![community.ap_id.clone()],
+        object: ResolvedFlag {
+            kind: FlagType::Flag,
+            actor: Url::parse(&flag_actor).map_err(|e| AppError::Internal(e.into()))?,
+            to: vec![community.ap_id.clone()],
+            object: post.ap_id.clone(),
         },
-        "audience": community.ap_id,
-    });
+        audience: Some(community.ap_id.clone().into()),
+    };
     // Our community vouches for its moderator to the other moderators' instances by
     // announcing the Resolve (as Lemmy does), to them only: never to followers.
     let (activity, signer) = if community.local {
-        let announce = json!({
-            "id": state.new_id("activities/announce"),
-            "type": "Announce",
-            "actor": community.ap_id,
-            "to": [community.ap_id],
-            "object": resolve,
-        });
-        (announce, community.ap_id.as_str())
+        let announce = super::announce::AnnounceActivity::new(
+            state,
+            community,
+            vec![community.ap_id.clone()],
+            vec![],
+            wire::to_value(&resolve)?,
+        );
+        (wire::to_value(&announce)?, community.ap_id.as_str())
     } else {
-        (resolve, moderator.ap_id.as_str())
+        (wire::to_value(&resolve)?, moderator.ap_id.as_str())
     };
     send::queue(
         conn,
@@ -217,51 +329,46 @@ pub async fn send_resolve(
     Ok(())
 }
 
-/// An inbound Resolve of a report, from a moderator of the post's community (or relayed by
-/// the community): the matching open reports here are closed.
-pub async fn receive_resolve(
-    json: &Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-    vouched_by: Option<&DbCommunity>,
-) -> Result<Outcome, AppError> {
-    let id = url_field(json, "id")?;
-    same_origin(&id, actor.ap_id())?;
-    let ActorRef::Person(moderator) = actor else {
-        return Ok(Outcome::Ignored);
-    };
-    let report = json.get("object").cloned().unwrap_or(Value::Null);
-    let (Ok(post_id), Ok(reporter)) = (url_field(&report, "object"), url_field(&report, "actor"))
-    else {
-        return Ok(Outcome::Ignored); // not a report we can match
-    };
-    let mut tx = data.db.begin().await?;
-    let Some(post) = store::posts::find_by_ap_id(&mut tx, post_id.as_str()).await? else {
-        return Ok(Outcome::Ignored);
-    };
-    let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
-    if !super::moderates(&mut tx, &community, &moderator, vouched_by).await? {
-        return Err(AppError::forbidden(
-            "not_a_moderator",
-            "only a moderator of the community can resolve its reports",
-        ));
+#[async_trait::async_trait]
+impl Receive for Resolve {
+    fn id(&self) -> &Url {
+        &self.id
     }
-    // The community as reporter: the unnamed copy it forwarded. At the community's own
-    // instance that stands for every open report of the post.
-    let reporter_id = if reporter == community.ap_id {
-        None
-    } else {
-        match store::people::find_by_ap_id(&mut tx, reporter.as_str()).await? {
-            Some(p) => Some(p.id),
-            None => return Ok(Outcome::Ignored), // a report we never had
+    /// From a moderator of the post's community (or relayed by the community): the
+    /// matching open reports here are closed.
+    async fn receive(self, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+        let ActorRef::Person(moderator) = &ctx.actor else {
+            return Ok(Outcome::Ignored);
+        };
+        let (post_id, reporter) = (&self.object.object, &self.object.actor);
+        let mut tx = ctx.data.db.begin().await?;
+        let Some(post) = store::posts::find_by_ap_id(&mut tx, post_id.as_str()).await? else {
+            return Ok(Outcome::Ignored);
+        };
+        let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
+        if !super::moderates(&mut tx, &community, moderator, ctx.relayed_by).await? {
+            return Err(AppError::forbidden(
+                "not_a_moderator",
+                "only a moderator of the community can resolve its reports",
+            ));
         }
-    };
-    let n = if reporter_id.is_none() && community.local {
-        store::reports::resolve_all_of_post(&mut tx, post.id, moderator.id).await?
-    } else {
-        store::reports::resolve_matching(&mut tx, post.id, reporter_id, moderator.id).await?
-    };
-    tx.commit().await?;
-    tracing::info!(post = %post.ap_id, reporter = %reporter, reports = n, "reports resolved by a moderator elsewhere");
-    Ok(Outcome::Done)
+        // The community as reporter: the unnamed copy it forwarded. At the community's own
+        // instance that stands for every open report of the post.
+        let reporter_id = if *reporter == community.ap_id {
+            None
+        } else {
+            match store::people::find_by_ap_id(&mut tx, reporter.as_str()).await? {
+                Some(p) => Some(p.id),
+                None => return Ok(Outcome::Ignored), // a report we never had
+            }
+        };
+        let n = if reporter_id.is_none() && community.local {
+            store::reports::resolve_all_of_post(&mut tx, post.id, moderator.id).await?
+        } else {
+            store::reports::resolve_matching(&mut tx, post.id, reporter_id, moderator.id).await?
+        };
+        tx.commit().await?;
+        tracing::info!(post = %post.ap_id, reporter = %reporter, reports = n, "reports resolved by a moderator elsewhere");
+        Ok(Outcome::Done)
+    }
 }

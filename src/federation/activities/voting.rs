@@ -2,74 +2,93 @@
 //! only `audience`; its Undo wraps a new inner id, and 0.19 undoes a Dislike with an inner
 //! `Like` — so an Undo clears whatever vote the actor has on the object.
 
-use super::{ActorRef, Outcome, announce, same_origin, send, type_of, url_field};
+use super::{
+    ActorRef, Outcome, announce, send,
+    undo::Undo,
+    wire::{self, Ctx, Receive},
+};
 use crate::{
     error::AppError,
     state::AppState,
     store::{self, communities::DbCommunity, people::DbPerson, posts::DbPost},
 };
-use activitypub_federation::{config::Data, fetch::object_id::ObjectId};
-use serde_json::{Value, json};
+use activitypub_federation::fetch::object_id::ObjectId;
+use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
+use url::Url;
 
-/// An inbound Like or Dislike.
-pub async fn receive(
-    json: Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-) -> Result<Outcome, AppError> {
-    let value = if type_of(&json) == Some("Dislike") {
-        -1
-    } else {
-        1
-    };
-    apply(&json, &json, actor, data, value, true).await
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum VoteKind {
+    Like,
+    Dislike,
 }
 
-/// An inbound Undo(Like|Dislike).
-pub async fn receive_undo(
-    undo: &Value,
-    inner: Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-) -> Result<Outcome, AppError> {
-    apply(undo, &inner, actor, data, 0, true).await
+/// `Like` (+1) or `Dislike` (−1) of a post or reply.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Vote {
+    #[serde(deserialize_with = "wire::url")]
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: VoteKind,
+    #[serde(deserialize_with = "wire::id")]
+    pub actor: ObjectId<ActorRef>,
+    #[serde(deserialize_with = "wire::id")]
+    pub object: ObjectId<DbPost>,
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_id",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub audience: Option<ObjectId<DbCommunity>>,
 }
 
-/// Records the vote of `activity`'s actor on `vote`'s object; `relay` lets a local community
-/// announce it.
-pub async fn apply(
-    activity: &Value,
-    vote: &Value,
-    actor: ActorRef,
-    data: &Data<AppState>,
-    value: i64,
-    relay: bool,
-) -> Result<Outcome, AppError> {
-    let id = url_field(activity, "id")?;
-    same_origin(&id, actor.ap_id())?;
-    let object = url_field(vote, "object")?;
-    let ActorRef::Person(person) = actor else {
+impl Vote {
+    fn value(&self) -> i64 {
+        match self.kind {
+            VoteKind::Like => 1,
+            VoteKind::Dislike => -1,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Receive for Vote {
+    fn id(&self) -> &Url {
+        &self.id
+    }
+    async fn receive(self, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+        let value = self.value();
+        apply(&self, ctx, value).await
+    }
+}
+
+/// An inbound Undo(Like|Dislike): the vote withdrawn.
+pub async fn receive_undo(vote: Vote, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
+    apply(&vote, ctx, 0).await
+}
+
+/// Records the vote of the actor on the vote's object (`value` 0: withdrawn), by the same
+/// rule as a local person's vote (`domain::posts::check_may_vote`).
+async fn apply(vote: &Vote, ctx: Ctx<'_>, value: i64) -> Result<Outcome, AppError> {
+    let ActorRef::Person(person) = &ctx.actor else {
         return Ok(Outcome::Ignored);
     };
-    let post: DbPost = match ObjectId::<DbPost>::from(object).dereference(data).await {
+    let data = ctx.data;
+    let post: DbPost = match vote.object.dereference(data).await {
         Ok(p) => p,
         Err(AppError::NotFound(_)) => return Ok(Outcome::Ignored),
         Err(e) => return Err(e),
     };
     let mut tx = data.db.begin().await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
-    if community.local && value != 0 {
-        // Someone banned from our community does not vote in it (withdrawing a vote is fine).
-        crate::domain::moderation::check_not_banned(&mut tx, community.id, person.id).await?;
-        // Nor does someone outside a private community of ours.
-        if community.members_only {
-            crate::domain::membership::check_member(&mut tx, &community, person.id).await?;
-        }
-    }
-    store::posts::set_vote(&mut tx, post.id, person.id, value, Some(id.as_str())).await?;
-    if relay && community.local {
-        announce::relay(&mut tx, data, &community, activity, None).await?;
+    // A community relays the votes on its own content only (Lemmy's rule): no group
+    // changes the score of a post outside it.
+    ctx.check_inside(&community)?;
+    crate::domain::posts::check_may_vote(&mut tx, &community, person).await?;
+    store::posts::set_vote(&mut tx, post.id, person.id, value, Some(vote.id.as_str())).await?;
+    if ctx.is_direct() && community.local {
+        announce::relay(&mut tx, data, &community, ctx.raw, None).await?;
     }
     tx.commit().await?;
     send::wake(data);
@@ -86,25 +105,25 @@ pub async fn send(
     value: i64,
     previous: i64,
 ) -> Result<(), AppError> {
-    let vote = |v: i64| {
-        json!({
-            "id": state.new_id(if v > 0 { "activities/like" } else { "activities/dislike" }),
-            "type": if v > 0 { "Like" } else { "Dislike" },
-            "actor": person.ap_id,
-            "object": post.ap_id,
-            "audience": community.ap_id,
-        })
+    let vote = |v: i64| Vote {
+        id: state.new_id(if v > 0 {
+            "activities/like"
+        } else {
+            "activities/dislike"
+        }),
+        kind: if v > 0 {
+            VoteKind::Like
+        } else {
+            VoteKind::Dislike
+        },
+        actor: person.ap_id.clone().into(),
+        object: post.ap_id.clone().into(),
+        audience: Some(community.ap_id.clone().into()),
     };
     let activity = match (value, previous) {
         (0, 0) => return Ok(()),
-        (0, p) => json!({
-            "id": state.new_id("activities/undo"),
-            "type": "Undo",
-            "actor": person.ap_id,
-            "object": vote(p),
-            "audience": community.ap_id,
-        }),
-        (v, _) => vote(v),
+        (0, p) => wire::to_value(&Undo::new(state, &person.ap_id, community, &vote(p))?)?,
+        (v, _) => wire::to_value(&vote(v))?,
     };
     send::to_community(
         conn,

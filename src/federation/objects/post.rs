@@ -56,7 +56,7 @@ pub fn is_public(addresses: &[String]) -> bool {
 pub const MAX_ADDRESSES: usize = 50;
 
 /// Deepest reply we store; deeper chains are refused (and never fetched further).
-pub const MAX_DEPTH: i64 = 100;
+pub use crate::domain::posts::MAX_DEPTH;
 
 /// The object types we store as posts or replies.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
