@@ -10,7 +10,7 @@ use crate::{
 use serde_json::{Value, json};
 
 /// A remote Group that carol (on `server`) follows, so that its Announces are read there.
-async fn followed_group(server: &TestServer, remote: &Remote, carol: &User) -> String {
+async fn followed_group(remote: &Remote, carol: &User) -> (String, String) {
     let group = format!("{}/groups/relay", remote.base);
     remote.serve(
         "/groups/relay",
@@ -30,8 +30,7 @@ async fn followed_group(server: &TestServer, remote: &Remote, carol: &User) -> S
     carol
         .post(&format!("/communities/{handle}/follow"), json!({}))
         .await;
-    let _ = server;
-    group
+    (group, handle)
 }
 
 fn announce(group: &str, n: usize, object: Value) -> Value {
@@ -66,10 +65,14 @@ async fn a_group_is_trusted_only_for_what_happens_inside_it() {
             json!({ "title": "Sharpening a hook knife" }),
         )
         .await;
-    let (post_id, post_ap) = (post["id"].clone(), post["ap_id"].as_str().unwrap().to_string());
-    let group = followed_group(&alpha, &remote, &carol).await;
+    let (post_id, post_ap) = (
+        post["id"].clone(),
+        post["ap_id"].as_str().unwrap().to_string(),
+    );
+    let (group, group_handle) = followed_group(&remote, &carol).await;
+    let before = followers(&alice, "woodwork").await.as_i64().unwrap();
     remote.follow(&alpha, &woodwork, 7).await; // a remote member of our community
-    assert_eq!(followers(&alice, "woodwork").await, 2); // alice and users/7
+    assert_eq!(followers(&alice, "woodwork").await, before + 1);
     let person = |n: usize| format!("{}/users/{n}", remote.base);
 
     // A vote on a post of another community (ours), relayed by the group: refused.
@@ -77,14 +80,24 @@ async fn a_group_is_trusted_only_for_what_happens_inside_it() {
         json!({ "id": format!("{}/likes/{n}", remote.base), "type": "Like",
                 "actor": person(n), "object": post_ap, "audience": woodwork })
     };
-    assert_eq!(remote.send(&alpha, &group, announce(&group, 1, like(8))).await, 403);
+    assert_eq!(
+        remote
+            .send(&alpha, &group, announce(&group, 1, like(8)))
+            .await,
+        403
+    );
     assert_eq!(score(&alice, &post_id).await, 0);
 
     // A vote "by alice", one of our own people, relayed: refused, whatever the group.
     let forged = json!({ "id": format!("{}/activities/like/forged", alpha.base_url),
                          "type": "Like", "actor": format!("{}/u/alice", alpha.base_url),
                          "object": post_ap });
-    assert_eq!(remote.send(&alpha, &group, announce(&group, 2, forged)).await, 403);
+    assert_eq!(
+        remote
+            .send(&alpha, &group, announce(&group, 2, forged))
+            .await,
+        403
+    );
     assert_eq!(score(&alice, &post_id).await, 0);
 
     // Someone else's unfollow of our community, or a follow, relayed: nothing changes.
@@ -92,13 +105,48 @@ async fn a_group_is_trusted_only_for_what_happens_inside_it() {
         "id": format!("{}/undos/7", remote.base), "type": "Undo", "actor": person(7),
         "object": { "id": format!("{}/follows/7", remote.base), "type": "Follow",
                     "actor": person(7), "object": woodwork } });
-    let status = remote.send(&alpha, &group, announce(&group, 3, undo_follow)).await;
+    let status = remote
+        .send(&alpha, &group, announce(&group, 3, undo_follow))
+        .await;
     assert!((200..300).contains(&status), "{status}");
     let follow = json!({ "id": format!("{}/follows/9", remote.base), "type": "Follow",
                          "actor": person(9), "object": woodwork });
-    let status = remote.send(&alpha, &group, announce(&group, 4, follow)).await;
+    let status = remote
+        .send(&alpha, &group, announce(&group, 4, follow))
+        .await;
     assert!((200..300).contains(&status), "{status}");
-    assert_eq!(followers(&alice, "woodwork").await, 2);
+    assert_eq!(followers(&alice, "woodwork").await, before + 1);
+
+    // A post inside the group, relayed by it: kept. A Lock of it "by alice" (one of ours,
+    // who never sent it) relayed by the group: refused, though the group vouches for the
+    // moderators of its own posts.
+    let page = json!({ "id": format!("{}/posts/1", remote.base), "type": "Page",
+                       "attributedTo": person(11), "name": "Inside the relay",
+                       "to": ["https://www.w3.org/ns/activitystreams#Public", group],
+                       "audience": group, "content": "<p>hello</p>" });
+    let create = json!({ "id": format!("{}/creates/1", remote.base), "type": "Create",
+                         "actor": person(11), "to": page["to"], "object": page,
+                         "audience": group });
+    let status = remote
+        .send(&alpha, &group, announce(&group, 5, create))
+        .await;
+    assert!((200..300).contains(&status), "{status}");
+    let feed = carol
+        .get(&format!("/communities/{group_handle}/posts"))
+        .await;
+    let inside = feed["items"][0]["id"].clone();
+    assert_eq!(feed["items"][0]["title"], "Inside the relay", "{feed}");
+    let lock = json!({ "id": format!("{}/activities/lock/forged", alpha.base_url),
+                       "type": "Lock", "actor": format!("{}/u/alice", alpha.base_url),
+                       "object": page["id"], "audience": group });
+    assert_eq!(
+        remote.send(&alpha, &group, announce(&group, 6, lock)).await,
+        403
+    );
+    assert_eq!(
+        carol.get(&format!("/posts/{inside}")).await["post"]["locked"],
+        false
+    );
 
     // The same vote sent by its own author counts: the refusals above were the relay's.
     assert_eq!(remote.send(&alpha, &person(8), like(8)).await, 202);
@@ -130,7 +178,8 @@ async fn a_mastodon_post_is_relayed_in_the_shape_lemmy_lists() {
     });
     let create = json!({ "id": format!("{}/statuses/1/activity", remote.base), "type": "Create",
                          "actor": author, "to": note["to"], "cc": note["cc"], "object": note });
-    assert_eq!(remote.send(&alpha, &author, create).await, 202);
+    let (status, answer) = remote.send_for(&alpha, &author, create).await;
+    assert_eq!(status, 202, "{answer}");
 
     let received = crate::support::poll_until(crate::federation::WAIT, "both announces", || {
         let got: Vec<Value> = remote
@@ -158,4 +207,215 @@ async fn a_mastodon_post_is_relayed_in_the_shape_lemmy_lists() {
         .find(|a| a["object"]["type"] == "Note")
         .expect("the Announce of the bare Note, for Mastodon");
     assert_eq!(boost["object"]["id"], note["id"]);
+}
+
+/// §3.1: a reply not addressed to the public (a direct message answering a post, a
+/// followers-only reply) is not stored as a reply, not shown and not relayed; a public one is.
+#[tokio::test]
+async fn replies_keep_their_addressing() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let remote = start_remote(std::time::Duration::ZERO).await;
+    let alice = User::create(&alpha, "alice").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let woodwork = format!("{}/c/woodwork", alpha.base_url);
+    let post = alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "Sharpening a hook knife" }),
+        )
+        .await;
+    let post_ap = post["ap_id"].as_str().unwrap().to_string();
+    remote.follow(&alpha, &woodwork, 7).await; // a follower who would see relays
+    let author = format!("{}/users/12", remote.base);
+    let alice_ap = format!("{}/u/alice", alpha.base_url);
+    let reply = |n: usize, to: Value, cc: Value| {
+        let note = json!({ "id": format!("{}/statuses/{n}", remote.base), "type": "Note",
+                           "attributedTo": author, "inReplyTo": post_ap, "to": to, "cc": cc,
+                           "content": format!("<p>reply {n}</p>") });
+        json!({ "id": format!("{}/statuses/{n}/activity", remote.base), "type": "Create",
+                "actor": author, "to": note["to"], "cc": note["cc"], "object": note })
+    };
+    // A direct message to alice answering her post.
+    let (status, answer) = remote
+        .send_for(&alpha, &author, reply(1, json!([alice_ap]), json!([])))
+        .await;
+    assert_eq!((status, answer["status"].as_str()), (202, Some("ignored")));
+    // Followers-only (Mastodon's "private" visibility).
+    let followers = format!("{author}/followers");
+    let (status, answer) = remote
+        .send_for(
+            &alpha,
+            &author,
+            reply(2, json!([followers]), json!([alice_ap])),
+        )
+        .await;
+    assert_eq!((status, answer["status"].as_str()), (202, Some("ignored")));
+    let thread = alice.get(&format!("/posts/{}", post["id"])).await;
+    assert_eq!(thread["replies"], json!([]), "{thread}");
+    // Public ("unlisted" too: Public in cc) is a reply.
+    let public = "https://www.w3.org/ns/activitystreams#Public";
+    let (status, answer) = remote
+        .send_for(
+            &alpha,
+            &author,
+            reply(3, json!([followers]), json!([public, woodwork])),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (202, Some("accepted")),
+        "{answer}"
+    );
+    let thread = alice.get(&format!("/posts/{}", post["id"])).await;
+    assert_eq!(
+        thread["replies"].as_array().map(Vec::len),
+        Some(1),
+        "{thread}"
+    );
+    // Only the public reply was relayed to the follower.
+    crate::support::poll_until(crate::federation::WAIT, "the relay of reply 3", || {
+        let got = remote.received.lock().unwrap().clone();
+        async move {
+            got.iter()
+                .any(|(_, a)| {
+                    a["object"]["object"]["id"]
+                        .as_str()
+                        .is_some_and(|i| i.ends_with("/statuses/3"))
+                })
+                .then_some(())
+        }
+    })
+    .await;
+    let relayed = remote.received.lock().unwrap().clone();
+    for n in [1, 2] {
+        let leaked = relayed
+            .iter()
+            .any(|(_, a)| a.to_string().contains(&format!("/statuses/{n}\"")));
+        assert!(!leaked, "reply {n} was relayed");
+    }
+}
+
+/// §3.4 and §3.5: actors are read tolerantly (no preferredUsername, name, icon, endpoints or
+/// followers: the id's last segment names them) and keys strictly (owner is the actor, key
+/// id on its host); names from elsewhere are safe to show.
+#[tokio::test]
+async fn actors_are_read_tolerantly_keys_strictly_and_names_safely() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let remote = start_remote(std::time::Duration::ZERO).await;
+    let alice = User::create(&alpha, "alice").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let woodwork = format!("{}/c/woodwork", alpha.base_url);
+    let actor = |path: &str, extra: Value| {
+        let id = format!("{}{path}", remote.base);
+        let mut a = json!({ "type": "Person", "id": id, "inbox": format!("{id}/inbox"),
+                            "publicKey": { "id": format!("{id}#main-key"), "owner": id,
+                                           "publicKeyPem": remote.public_pem } });
+        for (k, v) in extra.as_object().unwrap() {
+            a[k] = v.clone();
+        }
+        remote.serve(path, a, std::time::Duration::ZERO, 0);
+        id
+    };
+    let post_as = |id: &str, n: usize| {
+        let page = json!({ "id": format!("{id}/posts/{n}"), "type": "Page", "attributedTo": id,
+                           "name": format!("post {n}"), "content": "<p>hi</p>",
+                           "to": ["https://www.w3.org/ns/activitystreams#Public", woodwork],
+                           "audience": woodwork });
+        json!({ "id": format!("{id}/creates/{n}"), "type": "Create", "actor": id,
+                "to": page["to"], "object": page })
+    };
+    let authors = || async {
+        let feed = alice.get("/communities/woodwork/posts").await;
+        let mut a: Vec<String> = feed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["author"].as_str().unwrap().to_string())
+            .collect();
+        a.sort();
+        a
+    };
+    let host = remote.base.trim_start_matches("http://").to_string();
+
+    // Bare minimum: no preferredUsername, name, endpoints or followers. Its post is kept,
+    // its name the id's last segment.
+    let minimal = actor("/people/minimal", json!({}));
+    assert_eq!(
+        remote.send(&alpha, &minimal, post_as(&minimal, 1)).await,
+        202
+    );
+    // A username WebFinger could not carry (an `@` and a space in it): the id's segment.
+    let spoof = actor(
+        "/people/spoof",
+        json!({ "preferredUsername": "alice@alpha.test admin" }),
+    );
+    assert_eq!(remote.send(&alpha, &spoof, post_as(&spoof, 2)).await, 202);
+    assert_eq!(
+        authors().await,
+        [format!("minimal@{host}"), format!("spoof@{host}")]
+    );
+
+    // A key whose id is on another host, or owned by someone else: nothing it signs counts.
+    let elsewhere = actor(
+        "/people/elsewhere",
+        json!({ "publicKey": { "id": "http://other.test/keys/1",
+                               "owner": format!("{}/people/elsewhere", remote.base),
+                               "publicKeyPem": remote.public_pem } }),
+    );
+    assert_eq!(
+        remote
+            .send(&alpha, &elsewhere, post_as(&elsewhere, 3))
+            .await,
+        401
+    );
+    let owned = actor(
+        "/people/owned",
+        json!({ "publicKey": { "id": format!("{}/people/owned#main-key", remote.base),
+                               "owner": minimal, "publicKeyPem": remote.public_pem } }),
+    );
+    assert_eq!(remote.send(&alpha, &owned, post_as(&owned, 4)).await, 401);
+    assert_eq!(authors().await.len(), 2);
+
+    // A Group with only what it must have; its title carries a right-to-left override and
+    // zero-width spaces, which are taken out before anyone sees it.
+    let group = format!("{}/groups/bare", remote.base);
+    remote.serve(
+        "/groups/bare",
+        json!({ "type": "Group", "id": group, "inbox": format!("{group}/inbox"),
+                "name": "Spoon\u{202E}gnivrac\u{200B}\u{200B}\u{2066}club",
+                "publicKey": { "id": format!("{group}#main-key"), "owner": group,
+                               "publicKeyPem": remote.public_pem } }),
+        std::time::Duration::ZERO,
+        0,
+    );
+    let found = alice.get(&format!("/resolve?q={group}")).await;
+    assert_eq!(found["handle"], format!("!bare@{host}"), "{found}");
+    assert_eq!(found["title"], "Spoongnivracclub", "{found}");
+
+    // A Group whose key id is on another host is not taken at all (not only its
+    // signatures: it is never stored).
+    let keyless = format!("{}/groups/keyless", remote.base);
+    remote.serve(
+        "/groups/keyless",
+        json!({ "type": "Group", "id": keyless, "inbox": format!("{keyless}/inbox"),
+                "publicKey": { "id": "http://other.test/keys/2", "owner": keyless,
+                               "publicKeyPem": remote.public_pem } }),
+        std::time::Duration::ZERO,
+        0,
+    );
+    let (status, answer) = alice
+        .call(reqwest::Method::GET, &format!("/resolve?q={keyless}"), None)
+        .await;
+    assert!((400..500).contains(&status), "{status} {answer}");
+    assert_eq!(answer["error"], "invalid_key", "{answer}");
 }

@@ -2,8 +2,8 @@
 //! joins) or by handle (one person, here or on another instance, who joins when they
 //! accept). An invitation lets its holder in where members otherwise wait for approval.
 
-use super::{follows, moderation::require_local_moderator};
 use super::outgoing::Outgoing;
+use super::{follows, moderation::require_local_moderator};
 use crate::{
     error::{AppError, AppResult},
     state::AppState,

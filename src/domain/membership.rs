@@ -120,7 +120,12 @@ pub async fn update_settings(
     if patch.private.is_some() || patch.approval_required.is_some() {
         let changed = store::communities::find_by_id(&mut tx, community.id).await?;
         state
-            .federate(&mut tx, Outgoing::GroupUpdated { community: &changed })
+            .federate(
+                &mut tx,
+                Outgoing::GroupUpdated {
+                    community: &changed,
+                },
+            )
             .await?;
     }
     tx.commit().await?;

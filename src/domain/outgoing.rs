@@ -7,9 +7,7 @@
 use crate::{
     error::AppResult,
     state::AppState,
-    store::{
-        communities::DbCommunity, followers::Follower, people::DbPerson, posts::DbPost,
-    },
+    store::{communities::DbCommunity, followers::Follower, people::DbPerson, posts::DbPost},
 };
 use sqlx::AnyConnection;
 use url::Url;

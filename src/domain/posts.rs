@@ -61,6 +61,69 @@ fn check_url(url: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// Who may start a post in `community`: not banned, a member where membership is needed,
+/// a moderator where only moderators post, and a newcomer without outside links where
+/// the community says so. The one rule for the API, the pages and the inbox.
+pub async fn check_may_post(
+    conn: &mut sqlx::AnyConnection,
+    community: &DbCommunity,
+    author: &DbPerson,
+    has_links: bool,
+) -> AppResult<()> {
+    super::moderation::check_not_banned(conn, community.id, author.id).await?;
+    super::membership::check_member(conn, community, author.id).await?;
+    if community.local
+        && community.posting_restricted_to_mods
+        && !store::roles::has_role(conn, community.id, author.id, "moderator").await?
+    {
+        return Err(AppError::forbidden(
+            "mods_only",
+            "only moderators may post in this community",
+        ));
+    }
+    super::membership::check_newcomer_link(conn, community, author.id, has_links).await
+}
+
+/// Who may reply to `parent` (in `community`): someone who may read it (a non-member
+/// learns nothing of a private post, not even its state: 404 first), to something neither
+/// deleted nor too deep nor locked, then as for a post. The one rule for the API, the
+/// pages and the inbox; whether a remote person may read a remote community's post its
+/// own instance decides.
+pub async fn check_may_reply(
+    conn: &mut sqlx::AnyConnection,
+    community: &DbCommunity,
+    parent: &DbPost,
+    author: &DbPerson,
+    has_links: bool,
+) -> AppResult<()> {
+    if (community.local || author.local)
+        && !super::privacy::may_read(conn, community, Reader::Person(author)).await?
+    {
+        return Err(AppError::NotFound("post"));
+    }
+    if parent.is_gone() {
+        return Err(AppError::forbidden(
+            "gone",
+            "cannot reply to something deleted",
+        ));
+    }
+    if parent.depth + 1 > MAX_DEPTH {
+        return Err(AppError::invalid(
+            "too_deep",
+            "this thread is too deep to reply further",
+        ));
+    }
+    if super::moderation::replies_closed(conn, parent).await? {
+        return Err(AppError::forbidden(
+            "locked",
+            "this thread is locked: it takes no new replies",
+        ));
+    }
+    super::moderation::check_not_banned(conn, community.id, author.id).await?;
+    super::membership::check_member(conn, community, author.id).await?;
+    super::membership::check_newcomer_link(conn, community, author.id, has_links).await
+}
+
 /// Creates a post by `author` in `community` and federates it.
 pub async fn create_post(
     state: &AppState,
@@ -73,21 +136,10 @@ pub async fn create_post(
     if let Some(u) = &input.url {
         check_url(u)?;
     }
-    let mut tx = state.db.begin().await?;
-    super::moderation::check_not_banned(&mut tx, community.id, author.id).await?;
-    super::membership::check_member(&mut tx, community, author.id).await?;
-    if community.local
-        && community.posting_restricted_to_mods
-        && !store::roles::has_role(&mut tx, community.id, author.id, "moderator").await?
-    {
-        return Err(AppError::forbidden(
-            "mods_only",
-            "only moderators may post in this community",
-        ));
-    }
     let html = markdown::to_html(&input.body);
     let links = input.url.is_some() || super::membership::has_outside_link(&html);
-    super::membership::check_newcomer_link(&mut tx, community, author.id, links).await?;
+    let mut tx = state.db.begin().await?;
+    check_may_post(&mut tx, community, author, links).await?;
     let ap_id = state.new_id("post");
     let post = store::posts::insert(
         &mut tx,
@@ -129,36 +181,11 @@ pub async fn create_reply(
     body: &str,
 ) -> AppResult<DbPost> {
     validate::text("body", body, BODY_MAX, true)?;
-    {
-        // First: a non-member learns nothing of a private post, not even its state.
-        let mut conn = state.db.pool.acquire().await?;
-        check_may_see(&mut conn, parent, Reader::Person(author)).await?;
-    }
-    if parent.is_gone() {
-        return Err(AppError::forbidden(
-            "gone",
-            "cannot reply to something deleted",
-        ));
-    }
-    if parent.depth + 1 > MAX_DEPTH {
-        return Err(AppError::invalid(
-            "too_deep",
-            "this thread is too deep to reply further",
-        ));
-    }
-    let mut tx = state.db.begin().await?;
-    if super::moderation::replies_closed(&mut tx, parent).await? {
-        return Err(AppError::forbidden(
-            "locked",
-            "this thread is locked: it takes no new replies",
-        ));
-    }
-    let community = store::communities::find_by_id(&mut tx, parent.community_id).await?;
-    super::moderation::check_not_banned(&mut tx, community.id, author.id).await?;
-    super::membership::check_member(&mut tx, &community, author.id).await?;
     let html = markdown::to_html(body);
     let links = super::membership::has_outside_link(&html);
-    super::membership::check_newcomer_link(&mut tx, &community, author.id, links).await?;
+    let mut tx = state.db.begin().await?;
+    let community = store::communities::find_by_id(&mut tx, parent.community_id).await?;
+    check_may_reply(&mut tx, &community, parent, author, links).await?;
     let ap_id = state.new_id("post");
     let reply = store::posts::insert(
         &mut tx,

@@ -1,6 +1,6 @@
 //! Input rules: names, lengths, reserved words. A rejected input stores nothing.
 
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 
 /// Shortest and longest local names (people and communities share one namespace).
 pub const NAME_MIN: usize = 3;
@@ -193,6 +193,63 @@ pub const REMOTE_DISPLAY_NAME_MAX: usize = 200;
 pub const REMOTE_SUMMARY_MAX: usize = 50_000;
 pub const REMOTE_CONTENT_MAX: usize = 200_000;
 
+/// Whether `c` may not appear in a name or title from elsewhere: control characters,
+/// bidirectional overrides, embeddings, isolates and marks (which can reverse the text
+/// around a name: "Trojan Source"), and zero-width or invisible characters (which can pad
+/// a name so that its host is pushed out of sight, or make two names look alike).
+fn is_hidden_or_reordering(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}' | '\u{180E}'
+            | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+            | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}')
+}
+
+/// A display name or title from another server, safe to show: hidden and reordering
+/// characters removed, whitespace runs made one space, trimmed, at most `max` characters.
+pub fn safe_name(value: &str, max: usize) -> String {
+    let visible: String = value
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .filter(|c| !is_hidden_or_reordering(*c))
+        .collect();
+    clip(
+        &visible.split_whitespace().collect::<Vec<_>>().join(" "),
+        max,
+    )
+}
+
+/// Whether `name` is a username WebFinger can carry (`acct:name@host`): letters, digits,
+/// `_`, `-`, `.` and `~`; no `@`, spaces, control or invisible characters.
+pub fn is_remote_username(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= REMOTE_NAME_MAX
+        && name
+            .chars()
+            .all(|c| (c.is_alphanumeric() && !is_hidden_or_reordering(c)) || "_-.~".contains(c))
+}
+
+/// A remote actor's username: its `preferredUsername` when WebFinger could carry it, else
+/// (as Mastodon and Lemmy fall back) the last segment of its id; an actor with neither is
+/// refused.
+pub fn remote_username(preferred: Option<&str>, id: &url::Url) -> AppResult<String> {
+    let from_id = id
+        .path_segments()
+        .and_then(|mut s| s.rfind(|seg| !seg.is_empty()))
+        .map(|s| s.to_string());
+    preferred
+        .map(str::to_string)
+        .filter(|n| is_remote_username(n))
+        .or(from_id.filter(|n| is_remote_username(n)))
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_actor",
+                "the actor has no username WebFinger could carry",
+            )
+        })
+}
+
 /// `value` cut to at most `max` characters (on a character boundary).
 pub fn clip(value: &str, max: usize) -> String {
     match value.char_indices().nth(max) {
@@ -243,5 +300,37 @@ mod tests {
         assert!(text("title", "", 10, false).is_ok());
         assert!(text("title", "abcdefghijk", 10, true).is_err());
         assert!(text("title", "bell\u{7}", 10, true).is_err());
+    }
+
+    #[test]
+    fn names_from_elsewhere_are_made_safe() {
+        // Right-to-left override, isolates, zero-width spaces and joiners, a BOM, tags.
+        let hostile = "\u{202E}moc.evil\u{202C} ali\u{200B}ce\u{2066}\u{FEFF}\u{E0041}\u{200D}";
+        assert_eq!(safe_name(hostile, 100), "moc.evil alice");
+        assert_eq!(safe_name("  many\n\tspaces  ", 100), "many spaces");
+        assert_eq!(safe_name("été", 2), "ét");
+        assert_eq!(safe_name("Ærøskøbing 日本", 100), "Ærøskøbing 日本");
+    }
+
+    #[test]
+    fn remote_usernames_are_what_webfinger_carries() {
+        let id = url::Url::parse("https://h.example/users/bob").unwrap();
+        assert_eq!(remote_username(Some("alice"), &id).unwrap(), "alice");
+        assert_eq!(remote_username(Some("a.b-c_d~"), &id).unwrap(), "a.b-c_d~");
+        for bad in [
+            "alice@other.host",
+            "two words",
+            "",
+            "nul\u{0}",
+            "zw\u{200B}j",
+            &"n".repeat(101),
+        ] {
+            assert_eq!(remote_username(Some(bad), &id).unwrap(), "bob", "{bad:?}");
+        }
+        assert_eq!(remote_username(None, &id).unwrap(), "bob");
+        let trailing = url::Url::parse("https://h.example/c/spoons/").unwrap();
+        assert_eq!(remote_username(None, &trailing).unwrap(), "spoons");
+        let nowhere = url::Url::parse("https://h.example/").unwrap();
+        assert!(remote_username(Some("a b"), &nowhere).is_err());
     }
 }

@@ -101,7 +101,10 @@ async fn handle(
             "an activity is a JSON object",
         ));
     }
-    let Envelope { id, actor: actor_id } = wire::parse(json.clone())?;
+    let Envelope {
+        id,
+        actor: actor_id,
+    } = wire::parse(json.clone())?;
     let kind = type_of(&json)
         .ok_or_else(|| AppError::bad_request("invalid_activity", "`type` is missing"))?
         .to_string();

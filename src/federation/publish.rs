@@ -5,8 +5,8 @@ use crate::{
     domain::outgoing::{Ban, Federate, Outgoing},
     error::AppResult,
     federation::activities::{
-        announce, appointing, banning, create, deletion, featuring, following, inviting,
-        locking, reporting,
+        announce, appointing, banning, create, deletion, featuring, following, inviting, locking,
+        reporting,
         send::{self, Delivery},
         voting,
     },
@@ -20,7 +20,10 @@ use sqlx::AnyConnection;
 pub struct Publisher;
 
 fn id_of(activity: &Value) -> Option<String> {
-    activity.get("id").and_then(Value::as_str).map(str::to_string)
+    activity
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 fn ban_fields<'a>(ban: Option<Ban<'a>>) -> Option<banning::Ban<'a>> {
@@ -183,7 +186,9 @@ impl Federate for Publisher {
                 Ok(None)
             }
             Outgoing::Invite { community, person } => {
-                inviting::send_invite(conn, state, community, person).await.map(Some)
+                inviting::send_invite(conn, state, community, person)
+                    .await
+                    .map(Some)
             }
             Outgoing::GroupUpdated { community } => {
                 create::send_group_update(conn, state, community).await?;

@@ -67,14 +67,24 @@ impl AnnounceActivity {
 
 /// The community's `Announce` of `object` (an activity, unchanged, or a bare post):
 /// `to: [Public]`, `cc: [followers]`; for a private community `to: [followers]` only.
-fn announce_of(state: &AppState, community: &DbCommunity, object: &Value) -> Result<Value, AppError> {
+fn announce_of(
+    state: &AppState,
+    community: &DbCommunity,
+    object: &Value,
+) -> Result<Value, AppError> {
     let cc = if community.members_only {
         vec![]
     } else {
         Url::parse(&followers_of(community)).into_iter().collect()
     };
     let to = wire::audience_of(community);
-    wire::to_value(&AnnounceActivity::new(state, community, to, cc, object.clone()))
+    wire::to_value(&AnnounceActivity::new(
+        state,
+        community,
+        to,
+        cc,
+        object.clone(),
+    ))
 }
 
 /// A local community announces `activity` (unchanged) to its remote followers; for a new
@@ -178,8 +188,8 @@ impl Receive for AnnounceActivity {
                 ));
             }
         };
-        let is_activity = type_of(&inner).is_some_and(super::is_activity_type)
-            && inner.get("actor").is_some();
+        let is_activity =
+            type_of(&inner).is_some_and(super::is_activity_type) && inner.get("actor").is_some();
         if !is_activity {
             return receive_object(inner, group, data).await;
         }

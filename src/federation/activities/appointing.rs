@@ -244,10 +244,8 @@ async fn apply(
         ));
     }
     if role == "moderator" {
-        crate::domain::moderation::check_appointment(
-            &mut tx, community, moderator, &person, added,
-        )
-        .await?;
+        crate::domain::moderation::check_appointment(&mut tx, community, moderator, &person, added)
+            .await?;
     }
     let changed = store::roles::set_role(&mut tx, community.id, person.id, role, added).await?;
     if changed {

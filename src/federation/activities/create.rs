@@ -79,12 +79,14 @@ async fn receive(activity: CreateOrUpdate, ctx: Ctx<'_>) -> Result<Outcome, AppE
         )
     {
         let Some(object_id) = object_id else {
-            return Err(AppError::bad_request("invalid_activity", "`object` has no id"));
+            return Err(AppError::bad_request(
+                "invalid_activity",
+                "`object` has no id",
+            ));
         };
         // Its own profile, or (Lemmy) a Group updated by a moderator on the group's own
         // instance. Either way what counts is what the origin serves, not what is embedded.
-        if &object_id == ctx.actor.ap_id() || same_origin(&object_id, ctx.actor.ap_id()).is_ok()
-        {
+        if &object_id == ctx.actor.ap_id() || same_origin(&object_id, ctx.actor.ap_id()).is_ok() {
             find_or_fetch_actor(&object_id, data, true).await?;
             return Ok(Outcome::Done);
         }
@@ -104,7 +106,10 @@ async fn receive(activity: CreateOrUpdate, ctx: Ctx<'_>) -> Result<Outcome, AppE
         // embedded one (who may post where, locks, bans, private communities).
         _ => {
             let Some(url) = object_id else {
-                return Err(AppError::bad_request("invalid_activity", "`object` has no id"));
+                return Err(AppError::bad_request(
+                    "invalid_activity",
+                    "`object` has no id",
+                ));
             };
             let fetched = fetch_object_http::<AppState, Value>(&url, data)
                 .await?
@@ -127,12 +132,12 @@ async fn receive(activity: CreateOrUpdate, ctx: Ctx<'_>) -> Result<Outcome, AppE
         ));
     }
     DbPost::verify(&post_obj, &author.ap_id, data).await?;
-    // A direct message that mentions a group is not a public post (Mastodon's DMs); a post
-    // for a private community's members is addressed to them, not to the public.
-    if post_obj.in_reply_to.is_none()
-        && !is_public(&post_obj.addresses())
-        && !for_private_community(&post_obj, data).await?
-    {
+    // Addressing is honoured for posts and replies alike: what is not addressed to the
+    // public (a direct message that mentions a group or answers a post, a followers-only
+    // reply) is not a post and is not stored, shown or relayed; a post or reply for a
+    // private community's members is addressed to them, not to the public.
+    if !is_public(&post_obj.addresses()) && !for_private_community(&post_obj, data).await? {
+        tracing::info!(object = %post_obj.id.inner(), "not addressed to the public: not stored as a post");
         return Ok(Outcome::Ignored);
     }
     let existing = {
@@ -169,7 +174,9 @@ async fn for_private_community(obj: &PostObject, data: &Data<AppState>) -> Resul
         .chain(obj.addresses())
         .take(crate::federation::objects::post::MAX_ADDRESSES)
     {
-        if let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await?
+        // The community, or its followers (its members), as Lemmy 1.0 and we address them.
+        let community = address.strip_suffix("/followers").unwrap_or(&address);
+        if let Some(c) = store::communities::find_by_ap_id(&mut conn, community).await?
             && c.members_only
         {
             return Ok(true);
@@ -178,8 +185,10 @@ async fn for_private_community(obj: &PostObject, data: &Data<AppState>) -> Resul
     Ok(false)
 }
 
-/// Refuses a post or reply by someone banned from the community, a reply in a locked
-/// thread, and a top-level post in a local community restricted to moderators.
+/// A remote post or reply meets the same admission rule as a local one
+/// (`domain::posts::check_may_post` / `check_may_reply`): for a reply, that of its parent's
+/// community (an unknown parent is fetched first, from its origin); for a post, that of
+/// every community it is addressed to that we know.
 async fn check_may_post(
     obj: &PostObject,
     author: &DbPerson,
@@ -188,8 +197,6 @@ async fn check_may_post(
     let links =
         obj.link().is_some() || crate::domain::membership::has_outside_link(&obj.content_html());
     if let Some(parent) = &obj.in_reply_to {
-        // An unknown parent is fetched first (from its origin), so that its community's
-        // rules apply to the reply too.
         let known = {
             let mut conn = data.db.pool.acquire().await?;
             store::posts::find_by_ap_id(&mut conn, parent.as_str()).await?
@@ -203,35 +210,14 @@ async fn check_may_post(
             }
         };
         let mut conn = data.db.pool.acquire().await?;
-        crate::domain::moderation::check_not_banned(&mut conn, p.community_id, author.id).await?;
         let c = store::communities::find_by_id(&mut conn, p.community_id).await?;
-        crate::domain::membership::check_member(&mut conn, &c, author.id).await?;
-        crate::domain::membership::check_newcomer_link(&mut conn, &c, author.id, links).await?;
-        if crate::domain::moderation::replies_closed(&mut conn, &p).await? {
-            return Err(AppError::forbidden(
-                "locked",
-                "this thread is locked: it takes no new replies",
-            ));
-        }
-        return Ok(());
+        return crate::domain::posts::check_may_reply(&mut conn, &c, &p, author, links).await;
     }
     let mut conn = data.db.pool.acquire().await?;
     let addresses = obj.addresses().into_iter().chain(obj.mentions());
     for address in addresses.take(crate::federation::objects::post::MAX_ADDRESSES) {
-        let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await? else {
-            continue;
-        };
-        crate::domain::moderation::check_not_banned(&mut conn, c.id, author.id).await?;
-        crate::domain::membership::check_member(&mut conn, &c, author.id).await?;
-        crate::domain::membership::check_newcomer_link(&mut conn, &c, author.id, links).await?;
-        if c.local
-            && c.posting_restricted_to_mods
-            && !store::roles::has_role(&mut conn, c.id, author.id, "moderator").await?
-        {
-            return Err(AppError::forbidden(
-                "mods_only",
-                "only moderators may post in this community",
-            ));
+        if let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await? {
+            crate::domain::posts::check_may_post(&mut conn, &c, author, links).await?;
         }
     }
     Ok(())

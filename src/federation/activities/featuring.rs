@@ -4,7 +4,9 @@
 //! collection) are not handled yet and are acknowledged.
 
 use super::{
-    ActorRef, Outcome, announce, appointing::AddOrRemove, send,
+    ActorRef, Outcome, announce,
+    appointing::AddOrRemove,
+    send,
     wire::{self, Ctx},
 };
 use crate::{

@@ -110,7 +110,11 @@ pub async fn find_or_fetch_actor(
 
 /// Stores an actor document fetched from `id`: a Group as a community, anything else
 /// (Person, Service, Application, Organization) as a person.
-async fn actor_from_json(json: Value, id: &Url, data: &Data<AppState>) -> Result<ActorRef, AppError> {
+async fn actor_from_json(
+    json: Value,
+    id: &Url,
+    data: &Data<AppState>,
+) -> Result<ActorRef, AppError> {
     if type_of(&json) == Some("Group") {
         let group: Group = serde_json::from_value(json)
             .map_err(|e| AppError::Remote(format!("unusable Group at {id}: {e}")))?;

@@ -6,9 +6,7 @@
 
 use super::ActorRef;
 use crate::{
-    error::AppError,
-    federation::objects::post::value_id,
-    state::AppState,
+    error::AppError, federation::objects::post::value_id, state::AppState,
     store::communities::DbCommunity,
 };
 use activitypub_federation::{config::Data, fetch::object_id::ObjectId, traits::Object};

@@ -4,7 +4,7 @@ use super::{Endpoints, Hashtag, Source, time_of};
 use crate::{
     domain::{
         markdown,
-        validate::{REMOTE_DISPLAY_NAME_MAX, REMOTE_NAME_MAX, REMOTE_SUMMARY_MAX, clip},
+        validate::{REMOTE_DISPLAY_NAME_MAX, REMOTE_SUMMARY_MAX, clip},
     },
     error::AppError,
     state::AppState,
@@ -31,7 +31,9 @@ pub struct Group {
     #[serde(rename = "type")]
     pub kind: GroupType,
     pub id: ObjectId<DbCommunity>,
-    pub preferred_username: String,
+    /// Optional on the wire (the id's last segment stands in: `validate::remote_username`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
     /// The title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -109,12 +111,7 @@ impl Object for DbCommunity {
         verify_domains_match(json.id.inner(), expected_domain).map_err(|_| {
             AppError::bad_request("domain_mismatch", "group id is not on the expected domain")
         })?;
-        if json.public_key.owner != *json.id.inner() {
-            return Err(AppError::bad_request(
-                "key_owner_mismatch",
-                "publicKey.owner is not the group",
-            ));
-        }
+        super::check_actor_key(json.id.inner(), &json.public_key)?;
         Ok(())
     }
 
@@ -128,11 +125,16 @@ impl Object for DbCommunity {
             .as_ref()
             .map(|s| clip(&s.content, REMOTE_SUMMARY_MAX))
             .unwrap_or_default();
-        let name = clip(&json.preferred_username, REMOTE_NAME_MAX);
-        let title = clip(
-            json.name.as_deref().unwrap_or(&name),
-            REMOTE_DISPLAY_NAME_MAX,
-        );
+        let name = crate::domain::validate::remote_username(
+            json.preferred_username.as_deref(),
+            json.id.inner(),
+        )?;
+        let title = json
+            .name
+            .as_deref()
+            .map(|n| crate::domain::validate::safe_name(n, REMOTE_DISPLAY_NAME_MAX))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| name.clone());
         let shared_inbox = json.endpoints.as_ref().and_then(|e| e.shared_inbox.clone());
         let mut conn = data.db.write_conn().await?;
         let row = store::communities::upsert(
@@ -249,7 +251,7 @@ pub fn group_json(_state: &AppState, c: DbCommunity, topics: &[String]) -> Group
     Group {
         kind: GroupType::Group,
         public_key: c.public_key(),
-        preferred_username: c.name.clone(),
+        preferred_username: Some(c.name.clone()),
         name: Some(c.title.clone()),
         summary: Some(c.summary_html.clone()),
         source: Source::markdown(&c.summary_source),

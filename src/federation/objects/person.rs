@@ -4,7 +4,7 @@ use super::{Endpoints, Source, time_of};
 use crate::{
     domain::{
         markdown,
-        validate::{REMOTE_DISPLAY_NAME_MAX, REMOTE_NAME_MAX, REMOTE_SUMMARY_MAX, clip},
+        validate::{REMOTE_DISPLAY_NAME_MAX, REMOTE_SUMMARY_MAX, clip},
     },
     error::AppError,
     state::AppState,
@@ -50,7 +50,9 @@ pub struct Person {
     #[serde(rename = "type")]
     pub kind: PersonKind,
     pub id: ObjectId<DbPerson>,
-    pub preferred_username: String,
+    /// Optional on the wire (the id's last segment stands in: `validate::remote_username`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
     /// Display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -103,12 +105,7 @@ impl Object for DbPerson {
         verify_domains_match(json.id.inner(), expected_domain).map_err(|_| {
             AppError::bad_request("domain_mismatch", "person id is not on the expected domain")
         })?;
-        if json.public_key.owner != *json.id.inner() {
-            return Err(AppError::bad_request(
-                "key_owner_mismatch",
-                "publicKey.owner is not the person",
-            ));
-        }
+        super::check_actor_key(json.id.inner(), &json.public_key)?;
         Ok(())
     }
 
@@ -117,11 +114,15 @@ impl Object for DbPerson {
             .summary
             .as_deref()
             .map(|b| markdown::sanitize(&clip(b, REMOTE_SUMMARY_MAX)));
-        let name = clip(&json.preferred_username, REMOTE_NAME_MAX);
+        let name = crate::domain::validate::remote_username(
+            json.preferred_username.as_deref(),
+            json.id.inner(),
+        )?;
         let display_name = json
             .name
             .as_deref()
-            .map(|n| clip(n, REMOTE_DISPLAY_NAME_MAX));
+            .map(|n| crate::domain::validate::safe_name(n, REMOTE_DISPLAY_NAME_MAX))
+            .filter(|n| !n.is_empty());
         let bio_source = json
             .source
             .as_ref()
@@ -191,7 +192,7 @@ pub fn person_json(p: DbPerson) -> Person {
             _ => PersonKind::Person,
         },
         public_key: p.public_key(),
-        preferred_username: p.name.clone(),
+        preferred_username: Some(p.name.clone()),
         name: p.display_name.clone(),
         summary: p.bio_html.clone(),
         source: p.bio_source.as_deref().and_then(Source::markdown),

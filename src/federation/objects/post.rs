@@ -451,12 +451,16 @@ async fn store_one(
     }
     let content_html = json.content_html();
     let (title, content_html) = match (&parent, json.name.as_deref().map(str::trim)) {
-        (None, Some(name)) if !name.is_empty() => {
-            (Some(name.chars().take(200).collect()), content_html)
-        }
+        (None, Some(name)) if !name.is_empty() => (
+            Some(crate::domain::validate::safe_name(name, 200)),
+            content_html,
+        ),
         // A Mastodon Note addressed to a group: a clean title, the body without the mention.
         (None, _) => (
-            Some(derive_title(&content_html)),
+            Some(crate::domain::validate::safe_name(
+                &derive_title(&content_html),
+                200,
+            )),
             strip_leading_mentions(&content_html),
         ),
         (Some(_), _) => (None, content_html),
