@@ -36,6 +36,8 @@ pub(crate) struct Remote {
     most_in_flight: Arc<AtomicUsize>,
     /// Objects served at their path (see `serve`).
     objects: Objects,
+    /// POSTs still to be answered 401 (see `answer_unauthorized`).
+    unauthorized: Arc<AtomicUsize>,
     /// The public key of every actor here (PEM), for actors a test serves itself.
     pub(crate) public_pem: String,
 }
@@ -55,6 +57,8 @@ pub(crate) async fn start_remote(delay: Duration) -> Remote {
     let most_in_flight = Arc::new(AtomicUsize::new(0));
     let in_flight = Arc::new(AtomicUsize::new(0));
     let objects: Objects = Arc::default();
+    let unauthorized = Arc::new(AtomicUsize::new(0));
+    let unauth = unauthorized.clone();
     let public_pem = pair.public_key.clone();
     let (b, rec, most, pem, objs) = (
         base.clone(),
@@ -65,6 +69,7 @@ pub(crate) async fn start_remote(delay: Duration) -> Remote {
     );
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
         let (b, rec, most, pem, in_flight, objs) = (b.clone(), rec.clone(), most.clone(), pem.clone(), in_flight.clone(), objs.clone());
+        let unauth = unauth.clone();
         async move {
             let path = req.uri().path().to_string();
             let served = {
@@ -81,6 +86,11 @@ pub(crate) async fn start_remote(delay: Duration) -> Remote {
                 }
                 tokio::time::sleep(delay).await;
                 return (axum::http::StatusCode::OK, [("content-type", "application/activity+json")], object.to_string());
+            }
+            if req.method() == Method::POST
+                && unauth.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+            {
+                return (axum::http::StatusCode::UNAUTHORIZED, [("content-type", "text/plain")], "bad signature".to_string());
             }
             if req.method() == Method::POST {
                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -111,6 +121,7 @@ pub(crate) async fn start_remote(delay: Duration) -> Remote {
         most_in_flight,
         objects,
         public_pem,
+        unauthorized,
     }
 }
 
@@ -122,6 +133,11 @@ impl Remote {
                            "actor": actor, "object": group });
         let status = self.send(server, &actor, body).await;
         assert!((200..300).contains(&status), "follow {n}: {status}");
+    }
+
+    /// Answers the next `n` POSTs 401, as a peer still holding an old key of ours would.
+    pub(crate) fn answer_unauthorized(&self, n: usize) {
+        self.unauthorized.store(n, Ordering::SeqCst);
     }
 
     /// Serves `object` at `path` after `delay`, answering 500 the first `failures` times.
@@ -488,4 +504,48 @@ async fn two_processes_share_one_postgresql_queue_and_send_nothing_twice() {
         first.log().matches("delivered inbox").count(),
         second.log().matches("delivered inbox").count(),
     );
+}
+
+/// §3.6: a delivery answered 401 (the peer may hold an old key of ours after a rotation)
+/// is retried with backoff, not dropped; it arrives once the peer takes our signature.
+#[tokio::test]
+async fn a_delivery_answered_401_is_retried() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let remote = start_remote(Duration::ZERO).await;
+    let alice = crate::federation::User::create(&alpha, "alice").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    remote
+        .follow(&alpha, &format!("{}/c/woodwork", alpha.base_url), 7)
+        .await;
+    let has = |kind: &'static str| {
+        let received = remote.received.clone();
+        move || {
+            let found = received
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(_, a)| a["type"] == kind);
+            async move { found.then_some(()) }
+        }
+    };
+    poll_until(crate::federation::WAIT, "the Accept", has("Accept")).await;
+    remote.answer_unauthorized(2);
+    alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "After the key rotation" }),
+        )
+        .await;
+    poll_until(
+        Duration::from_secs(40),
+        "the announce, after two 401s",
+        has("Announce"),
+    )
+    .await;
+    assert_eq!(remote.unauthorized.load(Ordering::SeqCst), 0);
 }

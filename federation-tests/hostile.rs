@@ -916,3 +916,36 @@ async fn oversized_names_are_cut_and_endless_collections_read_once() {
         "the outbox and its first page, nothing more"
     );
 }
+
+/// §3.6: N activities naming an actor that cannot be fetched cost one fetch (a short
+/// negative cache), not N; each is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unfetchable_actor_is_asked_for_once() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let evil = start_evil().await;
+    let ghost = evil.actor("ghost"); // evil answers 404 for it
+    for n in 0..8 {
+        let like = json!({ "id": format!("{}/likes/{n}", evil.base), "type": "Like",
+                           "actor": ghost, "object": format!("{}/post/x", alpha.base_url) })
+        .to_string();
+        let (status, _) = post_signed(
+            &alpha,
+            "/inbox",
+            like.as_bytes(),
+            &format!("{ghost}#main-key"),
+            &evil.key,
+            SystemTime::now(),
+            none(),
+        )
+        .await;
+        assert_eq!(status, 401, "activity {n}");
+    }
+    let asked = evil
+        .fetched
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.as_str() == "/users/ghost")
+        .count();
+    assert_eq!(asked, 1, "{:?}", evil.fetched.lock().unwrap());
+}

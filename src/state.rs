@@ -37,6 +37,8 @@ pub struct App {
     pub page_cache: crate::pagecache::PageCache,
     /// The inbound queue (see `federation::queue`).
     pub inbound: crate::federation::queue::InboundQueue,
+    /// Actors whose fetch failed a moment ago (`federation::client::RecentMisses`).
+    pub actor_misses: crate::federation::client::RecentMisses,
     /// Turns what the domain did into activities (`domain::outgoing`).
     pub federator: Arc<dyn crate::domain::outgoing::Federate>,
 }
@@ -76,6 +78,7 @@ impl AppState {
             instance_keys: keys,
             delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
             federator: Arc::new(crate::federation::publish::Publisher),
+            actor_misses: Default::default(),
         })))
     }
 

@@ -11,6 +11,9 @@ use rand::Rng;
 use std::{sync::Arc, time::Duration};
 use url::Url;
 
+/// Attempts of a delivery answered 401 before it is given up (1 + 3 retries: about 20 min).
+pub const UNAUTHORIZED_ATTEMPTS: i64 = 4;
+
 /// What happened to one delivery.
 #[derive(Debug)]
 pub enum Sent {
@@ -91,6 +94,10 @@ pub async fn deliver(
             let text = format!("HTTP {status}");
             match status {
                 429 => Sent::Retry(text, retry_after),
+                // Our signature refused: after a key rotation the peer may still hold our
+                // old key (Mastodon and Lemmy cache actors' keys). Tried again a few times
+                // with the usual backoff, long enough for its cache to refresh.
+                401 if d.attempts + 1 < UNAUTHORIZED_ATTEMPTS => Sent::Retry(text, None),
                 400..=499 if status != 408 => Sent::Rejected(text),
                 _ => Sent::Retry(text, None),
             }

@@ -345,3 +345,36 @@ mod tests {
         assert!(check_url(&u("file:///etc/passwd"), true).is_err());
     }
 }
+
+/// Actors that could not be fetched a moment ago (a 404, a dead host, an unusable
+/// document): asked again only after `TTL`, so that N activities naming such an actor cost
+/// one fetch, not N. Bounded: when full, expired entries go, and then all of them.
+#[derive(Debug, Default)]
+pub struct RecentMisses {
+    map: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+impl RecentMisses {
+    /// How long a failed fetch is remembered.
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(60);
+    const MAX: usize = 10_000;
+
+    /// Whether fetching `url` failed less than `TTL` ago.
+    pub fn is_recent(&self, url: &Url) -> bool {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(url.as_str())
+            .is_some_and(|at| at.elapsed() < Self::TTL)
+    }
+
+    /// Remembers that fetching `url` failed now.
+    pub fn record(&self, url: &Url) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX {
+            map.retain(|_, at| at.elapsed() < Self::TTL);
+            if map.len() >= Self::MAX {
+                map.clear();
+            }
+        }
+        map.insert(url.to_string(), std::time::Instant::now());
+    }
+}

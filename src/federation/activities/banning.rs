@@ -196,6 +196,7 @@ pub fn site_activity(
         cc: vec![],
         object: wire::to_value(&block)?,
         audience: None,
+        summary: None,
     })
 }
 
@@ -225,7 +226,7 @@ pub async fn apply(block: Block, ctx: Ctx<'_>, banned: bool) -> Result<Outcome, 
             "only a moderator of the community can ban",
         ));
     }
-    let reason = block.summary.as_deref();
+    let reason = ctx.reason(block.summary.as_deref());
     if banned {
         store::bans::ban(&mut tx, community.id, person.id, reason, block.expires_at()).await?;
         if block.remove_data == Some(true) {

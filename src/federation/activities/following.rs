@@ -363,6 +363,7 @@ pub async fn send_unfollow(
         cc: vec![],
         object: wire::to_value(&Follow::new(follow_id, person, community))?,
         audience: None,
+        summary: None,
     })?;
     send::queue(
         conn,

@@ -118,7 +118,7 @@ pub async fn apply(lock: Lock, ctx: Ctx<'_>, locked: bool) -> Result<Outcome, Ap
                 action: if locked { "lock" } else { "unlock" },
                 post_id: Some(post.id),
                 person_id: None,
-                reason: lock.summary.as_deref(),
+                reason: ctx.reason(lock.summary.as_deref()),
                 activity_id: ctx.activity_id(),
             },
         )

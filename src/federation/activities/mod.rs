@@ -97,6 +97,25 @@ pub async fn find_or_fetch_actor(
             return Err(AppError::NotFound("actor"));
         }
     }
+    if !refresh && data.actor_misses.is_recent(id) {
+        return Err(AppError::Remote(format!(
+            "{id} could not be fetched a moment ago"
+        )));
+    }
+    let fetched = fetch_actor(id, data).await;
+    // What the other side answered (or failed to), not our own trouble (a busy store).
+    let theirs = match &fetched {
+        Err(AppError::BadRequest { code, .. }) => *code != "fetch_budget",
+        Err(e) => matches!(e, AppError::Remote(_) | AppError::NotFound(_)),
+        Ok(_) => false,
+    };
+    if theirs && !refresh {
+        data.actor_misses.record(id);
+    }
+    fetched
+}
+
+async fn fetch_actor(id: &Url, data: &Data<AppState>) -> Result<ActorRef, AppError> {
     let fetched = fetch_object_http::<AppState, Value>(id, data).await?;
     let json = fetched.object;
     // The document must be the actor we asked for, not another one of the same host.

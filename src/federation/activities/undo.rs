@@ -46,6 +46,13 @@ pub struct Undo {
         skip_serializing_if = "Option::is_none"
     )]
     pub audience: Option<ObjectId<DbCommunity>>,
+    /// Why (Lemmy 1.0's unlock and unban reasons).
+    #[serde(
+        default,
+        deserialize_with = "wire::optional_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub summary: Option<String>,
 }
 
 impl Undo {
@@ -65,6 +72,7 @@ impl Undo {
             cc: vec![community.ap_id.clone()],
             object: wire::to_value(inner)?,
             audience: Some(community.ap_id.clone().into()),
+            summary: None,
         })
     }
 }

@@ -174,6 +174,11 @@ impl Ctx<'_> {
         self.raw.get("id").and_then(Value::as_str)
     }
 
+    /// The `summary` of the activity as it arrived (an Undo's reason), else `inner`'s.
+    pub fn reason<'s>(&'s self, inner: Option<&'s str>) -> Option<&'s str> {
+        self.raw.get("summary").and_then(Value::as_str).or(inner)
+    }
+
     /// Whether the activity came straight from its actor (no relay).
     pub fn is_direct(&self) -> bool {
         self.relayed_by.is_none()
