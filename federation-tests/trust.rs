@@ -419,3 +419,83 @@ async fn actors_are_read_tolerantly_keys_strictly_and_names_safely() {
     assert!((400..500).contains(&status), "{status} {answer}");
     assert_eq!(answer["error"], "invalid_key", "{answer}");
 }
+
+/// §3.3: any kind of actor can follow a community — a Group (NodeBB categories sync with
+/// communities so), a Service, an Application: the Accept goes to its inbox, announces reach
+/// it like any follower, and its Undo ends the follow.
+#[tokio::test]
+async fn any_kind_of_actor_follows_a_community() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let remote = start_remote(std::time::Duration::ZERO).await;
+    let alice = User::create(&alpha, "alice").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let woodwork = format!("{}/c/woodwork", alpha.base_url);
+    let before = followers(&alice, "woodwork").await.as_i64().unwrap();
+    let mut actors = Vec::new();
+    for (path, kind) in [
+        ("/category/5", "Group"),
+        ("/bots/feed", "Service"),
+        ("/apps/relay", "Application"),
+    ] {
+        let id = format!("{}{path}", remote.base);
+        remote.serve(
+            path,
+            json!({ "type": kind, "id": id, "preferredUsername": path.rsplit('/').next(),
+                    "inbox": format!("{id}/inbox"),
+                    "publicKey": { "id": format!("{id}#main-key"), "owner": id,
+                                   "publicKeyPem": remote.public_pem } }),
+            std::time::Duration::ZERO,
+            0,
+        );
+        let follow = json!({ "id": format!("{id}/follows/1"), "type": "Follow",
+                             "actor": id, "object": woodwork });
+        let (status, answer) = remote.send_for(&alpha, &id, follow).await;
+        assert_eq!(
+            (status, answer["status"].as_str()),
+            (202, Some("accepted")),
+            "{kind}: {answer}"
+        );
+        actors.push((id, path));
+    }
+    assert_eq!(followers(&alice, "woodwork").await, before + 3);
+    alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "Cleaving a log" }),
+        )
+        .await;
+    for (id, path) in &actors {
+        let inbox = format!("{path}/inbox");
+        crate::support::poll_until(
+            crate::federation::WAIT,
+            "the Accept and the announce",
+            || {
+                let got = remote.received.lock().unwrap().clone();
+                let inbox = inbox.clone();
+                async move {
+                    let here = |t: &str| got.iter().any(|(p, a)| *p == inbox && a["type"] == t);
+                    (here("Accept") && here("Announce")).then_some(())
+                }
+            },
+        )
+        .await;
+        let _ = id;
+    }
+    // The Group leaves.
+    let (group, _) = &actors[0];
+    let undo = json!({ "id": format!("{group}/undos/1"), "type": "Undo", "actor": group,
+                       "object": { "id": format!("{group}/follows/1"), "type": "Follow",
+                                   "actor": group, "object": woodwork } });
+    let (status, answer) = remote.send_for(&alpha, group, undo).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (202, Some("accepted")),
+        "{answer}"
+    );
+    assert_eq!(followers(&alice, "woodwork").await, before + 2);
+}

@@ -11,7 +11,7 @@ use crate::{
     state::AppState,
     store::{self, communities::DbCommunity, people::DbPerson},
 };
-use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::{config::Data, fetch::object_id::ObjectId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::AnyConnection;
@@ -115,12 +115,7 @@ impl Receive for AnswerFollow {
 /// A remote person follows one of our communities: recorded and accepted at once.
 async fn receive_follow(follow: Follow, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
     let data = ctx.data;
-    let ActorRef::Person(person) = &ctx.actor else {
-        return Err(AppError::forbidden(
-            "not_a_person",
-            "only people can follow communities",
-        ));
-    };
+    let person = &follower_identity(&ctx.actor, data, true).await?;
     let follow_id = &follow.id;
     let community = {
         let mut conn = data.db.pool.acquire().await?;
@@ -189,6 +184,55 @@ async fn receive_follow(follow: Follow, ctx: Ctx<'_>) -> Result<Outcome, AppErro
     send::wake(data);
     tracing::info!(community = %community.name, follower = %person.ap_id, "new follower accepted");
     Ok(Outcome::Done)
+}
+
+/// Who follows: any kind of actor (Person, Service, Application, Organization, stored as
+/// people; and Group — NodeBB categories sync with communities this way — which gets a
+/// person row of its own, `actor_type` Group, holding its inboxes and key, so that it is
+/// accepted, counted and reached by announces like any follower). `create`: make that row
+/// when it is missing.
+async fn follower_identity(
+    actor: &ActorRef,
+    data: &Data<AppState>,
+    create: bool,
+) -> Result<DbPerson, AppError> {
+    let group = match actor {
+        ActorRef::Person(p) => return Ok(p.clone()),
+        ActorRef::Group(g) => g,
+    };
+    let mut conn = data.db.write_conn().await?;
+    if let Some(p) = store::people::find_by_ap_id(&mut conn, group.ap_id.as_str()).await? {
+        if !create || p.inbox == group.inbox {
+            return Ok(p);
+        }
+    } else if !create {
+        return Err(AppError::NotFound("follower"));
+    }
+    if group.local {
+        return Err(AppError::forbidden(
+            "local_origin",
+            "our own communities follow nobody here",
+        ));
+    }
+    Ok(store::people::upsert(
+        &mut conn,
+        &store::people::NewPerson {
+            ap_id: group.ap_id.as_str(),
+            name: &group.name,
+            display_name: Some(&group.title),
+            bio_html: None,
+            bio_source: None,
+            local: false,
+            inbox: &group.inbox,
+            shared_inbox: group.shared_inbox.as_deref(),
+            public_key: &group.public_key,
+            private_key: None,
+            published: group.published,
+            updated: group.updated,
+            actor_type: "Group",
+        },
+    )
+    .await?)
 }
 
 /// A moderator's answer to a remote person's pending Follow of a local community: an
@@ -302,7 +346,7 @@ async fn follower_by_follow_id(
 
 /// A remote person unfollows one of our communities.
 pub async fn receive_undo_follow(follow: Follow, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
-    let ActorRef::Person(person) = &ctx.actor else {
+    let Ok(person) = &follower_identity(&ctx.actor, ctx.data, false).await else {
         return Ok(Outcome::Ignored);
     };
     let mut conn = ctx.data.db.write_conn().await?;

@@ -86,12 +86,14 @@ pub async fn find_or_fetch_actor(
     refresh: bool,
 ) -> Result<ActorRef, AppError> {
     if !refresh || data.is_local_url(id) {
+        // Groups first: a remote Group that follows one of our communities also has a
+        // person row (`following::follower_identity`), which does not make it a person.
         let mut conn = data.db.pool.acquire().await?;
-        if let Some(p) = store::people::find_by_ap_id(&mut conn, id.as_str()).await? {
-            return Ok(ActorRef::Person(p));
-        }
         if let Some(g) = store::communities::find_by_ap_id(&mut conn, id.as_str()).await? {
             return Ok(ActorRef::Group(g));
+        }
+        if let Some(p) = store::people::find_by_ap_id(&mut conn, id.as_str()).await? {
+            return Ok(ActorRef::Person(p));
         }
         if data.is_local_url(id) {
             return Err(AppError::NotFound("actor"));
@@ -272,12 +274,12 @@ impl Object for ActorRef {
 
     async fn read_from_id(id: Url, data: &Data<AppState>) -> Result<Option<Self>, AppError> {
         let mut conn = data.db.pool.acquire().await?;
-        if let Some(p) = store::people::find_by_ap_id(&mut conn, id.as_str()).await? {
-            return Ok(Some(ActorRef::Person(p)));
+        if let Some(g) = store::communities::find_by_ap_id(&mut conn, id.as_str()).await? {
+            return Ok(Some(ActorRef::Group(g)));
         }
-        Ok(store::communities::find_by_ap_id(&mut conn, id.as_str())
+        Ok(store::people::find_by_ap_id(&mut conn, id.as_str())
             .await?
-            .map(ActorRef::Group))
+            .map(ActorRef::Person))
     }
 
     async fn into_json(self, data: &Data<AppState>) -> Result<Value, AppError> {
