@@ -199,10 +199,7 @@ impl Engine {
         let rows = store::deliveries::activity_bodies(&mut conn, &ids).await?;
         Ok(rows
             .into_iter()
-            .map(|(id, json)| {
-                let key = Arc::from(ordering_key(&json));
-                (id, (Arc::from(json), key))
-            })
+            .map(|(id, json, key)| (id, (Arc::from(json), Arc::from(key))))
             .collect())
     }
 
@@ -285,61 +282,4 @@ impl Engine {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Nothing here can be left half-changed by a panic.
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// What an activity is about, for ordering: activities with the same key reach an instance
-/// in the order they were queued. Wrappers (Announce, Undo, Accept, Reject) are looked
-/// through; the key is then the id of the activity's object (the post, the community
-/// followed, the thing voted on), or the id of the object itself when there is no activity
-/// (a plain Announce of a post).
-pub fn ordering_key(json: &str) -> String {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
-        return String::new();
-    };
-    let id_of = |v: &serde_json::Value| -> Option<String> {
-        match v {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Object(o) => o.get("id").and_then(|i| i.as_str()).map(String::from),
-            _ => None,
-        }
-    };
-    let mut cur = &v;
-    for _ in 0..4 {
-        let wrapper = matches!(
-            cur.get("type").and_then(|t| t.as_str()),
-            Some("Announce" | "Undo" | "Accept" | "Reject")
-        );
-        match cur.get("object") {
-            Some(inner @ serde_json::Value::Object(_)) if wrapper => cur = inner,
-            _ => break,
-        }
-    }
-    cur.get("object")
-        .and_then(id_of)
-        .or_else(|| id_of(cur))
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ordering_key;
-
-    #[test]
-    fn ordering_keys_tie_an_activity_to_what_it_is_about() {
-        let follow = r#"{"type":"Follow","id":"f1","actor":"p","object":"c"}"#;
-        let undo = r#"{"type":"Undo","id":"u1","object":{"type":"Follow","id":"f1","object":"c"}}"#;
-        let accept =
-            r#"{"type":"Accept","id":"a1","object":{"type":"Follow","id":"f1","object":"c"}}"#;
-        assert_eq!(ordering_key(follow), "c");
-        assert_eq!(ordering_key(undo), "c");
-        assert_eq!(ordering_key(accept), "c");
-        let create = r#"{"type":"Announce","object":{"type":"Create","object":{"type":"Page","id":"post"}}}"#;
-        let plain = r#"{"type":"Announce","object":{"type":"Page","id":"post"}}"#;
-        let delete = r#"{"type":"Announce","object":{"type":"Delete","object":"post"}}"#;
-        let unvote = r#"{"type":"Undo","object":{"type":"Like","object":"post"}}"#;
-        for k in [create, plain, delete, unvote] {
-            assert_eq!(ordering_key(k), "post", "{k}");
-        }
-        assert_eq!(ordering_key("not json"), "");
-    }
 }

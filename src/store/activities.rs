@@ -46,29 +46,34 @@ pub struct DbActivity {
     pub created_at: i64,
 }
 
-/// Stores an activity we emit. `in_outbox` puts it in its community's outbox. Its ordering
-/// key (what it is about, `delivery::ordering_key`) goes with it to its deliveries.
-pub async fn insert(
-    conn: &mut AnyConnection,
-    ap_id: &str,
-    kind: &str,
-    actor: &str,
-    community_id: Option<i64>,
-    json: &str,
-    in_outbox: bool,
-) -> Result<i64, sqlx::Error> {
+/// An activity we emit, as stored.
+pub struct NewActivity<'a> {
+    pub ap_id: &'a str,
+    pub kind: &'a str,
+    pub actor: &'a str,
+    pub community_id: Option<i64>,
+    pub json: &'a str,
+    /// Puts it in its community's outbox.
+    pub in_outbox: bool,
+    /// What it is about (`federation::activities::send::ordering_key`): its deliveries to
+    /// one inbox keep their order by it.
+    pub ordering_key: &'a str,
+}
+
+/// Stores an activity we emit; its row id.
+pub async fn insert(conn: &mut AnyConnection, a: &NewActivity<'_>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO activities (ap_id, kind, actor, community_id, json, in_outbox, created_at, \
          ordering_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
-    .bind(ap_id)
-    .bind(kind)
-    .bind(actor)
-    .bind(community_id)
-    .bind(json)
-    .bind(super::flag(in_outbox))
+    .bind(a.ap_id)
+    .bind(a.kind)
+    .bind(a.actor)
+    .bind(a.community_id)
+    .bind(a.json)
+    .bind(super::flag(a.in_outbox))
     .bind(now_ms())
-    .bind(crate::delivery::ordering_key(json))
+    .bind(a.ordering_key)
     .fetch_one(conn)
     .await
 }

@@ -170,15 +170,15 @@ pub async fn claim_due(
     Ok(out)
 }
 
-/// The JSON of each of these activities, by row id.
+/// The JSON and the ordering key of each of these activities, by row id.
 pub async fn activity_bodies(
     conn: &mut AnyConnection,
     ids: &[i64],
-) -> Result<Vec<(i64, String)>, sqlx::Error> {
+) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(100) {
         let sql = format!(
-            "SELECT id, json FROM activities WHERE id IN ({})",
+            "SELECT id, json, ordering_key FROM activities WHERE id IN ({})",
             placeholders(chunk.len())
         );
         // Only `$n` placeholders are formatted in; every value is bound.
@@ -187,7 +187,12 @@ pub async fn activity_bodies(
             q = q.bind(*id);
         }
         for r in q.fetch_all(&mut *conn).await? {
-            out.push((r.try_get("id")?, r.try_get("json")?));
+            let key: Option<String> = r.try_get("ordering_key")?;
+            out.push((
+                r.try_get("id")?,
+                r.try_get("json")?,
+                key.unwrap_or_default(),
+            ));
         }
     }
     Ok(out)

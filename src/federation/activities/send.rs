@@ -48,12 +48,15 @@ pub async fn queue(
         .map_err(|e| AppError::Internal(e.into()))?;
     let id = store::activities::insert(
         conn,
-        ap_id,
-        kind,
-        to.signer,
-        to.community_id,
-        &json,
-        to.in_outbox,
+        &store::activities::NewActivity {
+            ap_id,
+            kind,
+            actor: to.signer,
+            community_id: to.community_id,
+            json: &json,
+            in_outbox: to.in_outbox,
+            ordering_key: &ordering_key(activity),
+        },
     )
     .await?;
     let mut inboxes = to.inboxes;
@@ -64,6 +67,36 @@ pub async fn queue(
         store::deliveries::enqueue_fanout(conn, id, community_id, to.signer).await?;
     }
     Ok(id)
+}
+
+/// What an activity is about, for ordering: activities with the same key reach an instance
+/// in the order they were queued. Wrappers (Announce, Undo, Accept, Reject) are looked
+/// through; the key is then the id of the activity's object (the post, the community
+/// followed, the thing voted on), or the id of the object itself when there is no activity
+/// (a plain Announce of a post). Computed once, when the activity is stored.
+pub fn ordering_key(activity: &Value) -> String {
+    let id_of = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => o.get("id").and_then(Value::as_str).map(String::from),
+            _ => None,
+        }
+    };
+    let mut cur = activity;
+    for _ in 0..4 {
+        let wrapper = matches!(
+            cur.get("type").and_then(Value::as_str),
+            Some("Announce" | "Undo" | "Accept" | "Reject")
+        );
+        match cur.get("object") {
+            Some(inner @ Value::Object(_)) if wrapper => cur = inner,
+            _ => break,
+        }
+    }
+    cur.get("object")
+        .and_then(id_of)
+        .or_else(|| id_of(cur))
+        .unwrap_or_default()
 }
 
 /// Tells the delivery workers there is work.
@@ -108,4 +141,30 @@ pub async fn to_community(
         super::announce::relay(conn, state, community, activity, bare_object).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ordering_key;
+    use serde_json::json;
+
+    #[test]
+    fn ordering_keys_tie_an_activity_to_what_it_is_about() {
+        let follow = json!({"type":"Follow","id":"f1","actor":"p","object":"c"});
+        let undo =
+            json!({"type":"Undo","id":"u1","object":{"type":"Follow","id":"f1","object":"c"}});
+        let accept =
+            json!({"type":"Accept","id":"a1","object":{"type":"Follow","id":"f1","object":"c"}});
+        assert_eq!(ordering_key(&follow), "c");
+        assert_eq!(ordering_key(&undo), "c");
+        assert_eq!(ordering_key(&accept), "c");
+        let create = json!({"type":"Announce","object":{"type":"Create","object":{"type":"Page","id":"post"}}});
+        let plain = json!({"type":"Announce","object":{"type":"Page","id":"post"}});
+        let delete = json!({"type":"Announce","object":{"type":"Delete","object":"post"}});
+        let unvote = json!({"type":"Undo","object":{"type":"Like","object":"post"}});
+        for k in [create, plain, delete, unvote] {
+            assert_eq!(ordering_key(&k), "post", "{k}");
+        }
+        assert_eq!(ordering_key(&json!("not an activity")), "");
+    }
 }
