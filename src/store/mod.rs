@@ -9,6 +9,8 @@ pub mod bans;
 pub mod communities;
 pub mod deliveries;
 pub mod followers;
+#[cfg(test)]
+mod frozen;
 pub mod inbound;
 pub mod instance;
 pub mod instances;
