@@ -2,6 +2,7 @@
 
 use super::{ApiJson, ApiQuery, Auth};
 use crate::domain::leadership::Change;
+use crate::domain::paging::{self, Paging};
 use crate::{
     domain::communities::{self, CommunityView, NewCommunityInput},
     error::AppResult,
@@ -261,8 +262,12 @@ async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Json<ListOutput>> {
-    let (views, next) =
-        communities::list_local(&state, q.after.as_deref(), q.limit.unwrap_or(20)).await?;
+    let (views, next) = communities::list_local(
+        &state,
+        q.after.as_deref(),
+        Paging::size(q.limit, paging::DIRECTORY),
+    )
+    .await?;
     let items = views.into_iter().map(|v| to_json(&state, v)).collect();
     Ok(Json(ListOutput { items, next }))
 }

@@ -5,6 +5,7 @@ use super::{ApiJson, ApiQuery, Auth, MaybeAuth};
 use crate::{
     domain::{
         communities, follows,
+        paging::{self, Paging},
         posts::{self, EditInput, NewPostInput},
         privacy,
     },
@@ -150,21 +151,23 @@ async fn feed(
     let mut conn = state.db.pool.acquire().await?;
     let community = community_by_handle(&mut conn, &handle).await?;
     privacy::check_read(&mut conn, &community, who.reader()).await?;
-    let limit = q.limit.unwrap_or(20).clamp(1, 100);
-    let page = q.page.unwrap_or(1).max(1);
+    let paging = Paging::checked(q.page, q.limit, paging::FEED)?;
     let rows = store::posts::list_for_community(
         &mut conn,
         community.id,
         q.sort.unwrap_or(Sort::Active),
-        limit,
-        (page - 1) * limit,
+        paging.limit(),
+        paging.offset(),
     )
     .await?;
     let mut items = Vec::with_capacity(rows.len());
     for p in rows {
         items.push(view(&mut conn, p).await?);
     }
-    Ok(Json(FeedOutput { items, page }))
+    Ok(Json(FeedOutput {
+        items,
+        page: paging.page(),
+    }))
 }
 
 async fn create_post(
@@ -202,7 +205,7 @@ struct ThreadOutput {
 #[derive(Deserialize)]
 struct ThreadQuery {
     /// 1-based; absent: the first page, or (for a reply's id) the page that holds it.
-    page: Option<usize>,
+    page: Option<i64>,
 }
 
 async fn thread(
@@ -221,7 +224,9 @@ async fn thread(
     } else {
         load(&mut conn, root_id).await?
     };
-    let shown = crate::domain::threads::load(&mut conn, root.id, q.page, at).await?;
+    let page = q.page.map(Paging::number).transpose()?;
+    let page = page.map(|p| p as usize); // 1..=MAX_PAGE
+    let shown = crate::domain::threads::load(&mut conn, root.id, page, at).await?;
     let mut replies = Vec::with_capacity(shown.replies.len());
     for r in shown.replies {
         replies.push(view(&mut conn, r).await?);
@@ -447,7 +452,7 @@ async fn modlog(
     let mut conn = state.db.pool.acquire().await?;
     let community = community_by_handle(&mut conn, &handle).await?;
     privacy::check_read(&mut conn, &community, who.reader()).await?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = Paging::size(q.limit, paging::LOG);
     let items = store::modlog::for_community(&mut conn, community.id, q.before, limit).await?;
     Ok(Json(ModlogPage { items }))
 }
@@ -458,7 +463,7 @@ async fn instance_modlog(
     ApiQuery(q): ApiQuery<ModlogQuery>,
 ) -> AppResult<Json<ModlogPage>> {
     let mut conn = state.db.pool.acquire().await?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = Paging::size(q.limit, paging::LOG);
     let items = store::modlog::list(&mut conn, None, q.before, limit).await?;
     Ok(Json(ModlogPage { items }))
 }
@@ -474,7 +479,7 @@ async fn admin_log(
     ApiQuery(q): ApiQuery<ModlogQuery>,
 ) -> AppResult<Json<AdminLogPage>> {
     let mut conn = state.db.pool.acquire().await?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = Paging::size(q.limit, paging::LOG);
     let items = store::modlog::admin_list(&mut conn, q.before, limit).await?;
     Ok(Json(AdminLogPage { items }))
 }

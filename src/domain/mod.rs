@@ -12,6 +12,7 @@ pub mod markdown;
 pub mod membership;
 pub mod moderation;
 pub mod outgoing;
+pub mod paging;
 pub mod posts;
 pub mod privacy;
 pub mod proposals;

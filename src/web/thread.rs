@@ -74,8 +74,9 @@ fn actions(p: &DbPost, viewer: &Viewer, my_vote: i64) -> String {
 
 #[derive(Deserialize)]
 struct ThreadQuery {
-    /// 1-based; absent: the first page, or the page of the reply asked for.
-    page: Option<usize>,
+    /// 1-based; absent: the first page, or the page of the reply asked for. Any number is
+    /// taken (clamped: past the end, the last page).
+    page: Option<i64>,
 }
 
 async fn thread_page(
@@ -101,7 +102,10 @@ async fn thread_page(
     }
     let author = store::people::find_by_id(&mut conn, root.author_id).await?;
     // This page's top-level replies with their subtrees (only they are read).
-    let shown = crate::domain::threads::load(&mut conn, root.id, q.page, asked_reply).await?;
+    let asked_page = q
+        .page
+        .map(|p| crate::domain::paging::Paging::number_clamped(p) as usize);
+    let shown = crate::domain::threads::load(&mut conn, root.id, asked_page, asked_reply).await?;
     // One query for the authors and one for the viewer's votes, however long the page.
     let author_ids: Vec<i64> = shown.replies.iter().map(|r| r.author_id).collect();
     let names: HashMap<i64, String> = store::people::find_many(&mut conn, &author_ids)
