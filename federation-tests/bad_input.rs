@@ -1,5 +1,6 @@
 //! Bad input on every path (issue 12 §4), through `app().oneshot()` on both stores: paging
-//! numbers of any size are bounded (no overflow, no PostgreSQL error).
+//! numbers of any size are bounded (no overflow, no PostgreSQL error). Rejections:
+//! `rejections.rs`.
 
 use crate::http::{get, post, register_and_login};
 use crate::on_both_stores;
@@ -12,10 +13,10 @@ on_both_stores!(paging_numbers_of_any_size_are_bounded);
 
 const I64_MAX: &str = "9223372036854775807";
 const I64_MIN: &str = "-9223372036854775808";
-const TWO_TO_64: &str = "18446744073709551616";
+pub const TWO_TO_64: &str = "18446744073709551616";
 
 /// A community with one post and one reply; the post's id.
-async fn community_with_a_post(state: &AppState) -> i64 {
+pub async fn community_with_a_post(state: &AppState) -> i64 {
     let token = register_and_login(state, "alice").await;
     let r = post(
         state,

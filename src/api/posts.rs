@@ -1,7 +1,7 @@
 //! `/api/v1/…/posts`: community feeds, threads, posting, replying, editing, deleting,
 //! voting; and following communities, local or remote.
 
-use super::{ApiJson, ApiQuery, Auth, MaybeAuth};
+use super::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth};
 use crate::{
     domain::{
         communities, follows,
@@ -21,7 +21,7 @@ use crate::{
 use activitypub_federation::config::Data;
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     routing::{get, post},
 };
@@ -145,7 +145,7 @@ struct FeedOutput {
 async fn feed(
     State(state): State<AppState>,
     who: MaybeAuth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> AppResult<Json<FeedOutput>> {
     let mut conn = state.db.pool.acquire().await?;
@@ -173,7 +173,7 @@ async fn feed(
 async fn create_post(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiJson(input): ApiJson<NewPostInput>,
 ) -> AppResult<(StatusCode, Json<PostView>)> {
     let community = {
@@ -211,7 +211,7 @@ struct ThreadQuery {
 async fn thread(
     State(state): State<AppState>,
     who: MaybeAuth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ThreadQuery>,
 ) -> AppResult<Json<ThreadOutput>> {
     let mut conn = state.db.pool.acquire().await?;
@@ -248,7 +248,7 @@ struct ReplyInput {
 async fn reply(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<ReplyInput>,
 ) -> AppResult<(StatusCode, Json<PostView>)> {
     let parent = {
@@ -263,7 +263,7 @@ async fn reply(
 async fn edit(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<EditInput>,
 ) -> AppResult<Json<PostView>> {
     let p = {
@@ -285,7 +285,7 @@ struct DeleteInput {
 async fn delete(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: axum::body::Bytes,
 ) -> AppResult<StatusCode> {
     // The body is optional: `{"reason": "…"}` for a moderator's removal.
@@ -310,7 +310,7 @@ struct VoteInput {
 async fn vote(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<VoteInput>,
 ) -> AppResult<Json<PostView>> {
     let p = {
@@ -334,7 +334,7 @@ struct LockInput {
 async fn lock(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<LockInput>,
 ) -> AppResult<Json<PostView>> {
     let p = {
@@ -363,7 +363,7 @@ struct PinInput {
 async fn pin(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<PinInput>,
 ) -> AppResult<Json<PostView>> {
     let p = {
@@ -405,7 +405,7 @@ struct BanOutput {
 async fn ban(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiJson(input): ApiJson<BanInput>,
 ) -> AppResult<Json<BanOutput>> {
     let community = {
@@ -446,7 +446,7 @@ struct ModlogPage {
 async fn modlog(
     State(state): State<AppState>,
     who: MaybeAuth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiQuery(q): ApiQuery<ModlogQuery>,
 ) -> AppResult<Json<ModlogPage>> {
     let mut conn = state.db.pool.acquire().await?;
@@ -501,7 +501,7 @@ struct FollowInput {
 async fn follow(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     body: axum::body::Bytes,
 ) -> AppResult<Json<FollowOutput>> {
     // The body is optional: `{"accept_guidelines": true}`.
@@ -520,7 +520,7 @@ async fn follow(
 async fn unfollow(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
 ) -> AppResult<StatusCode> {
     let community = {
         let mut conn = state.db.pool.acquire().await?;

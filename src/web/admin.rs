@@ -2,6 +2,7 @@
 //! the allow and block lists, and forms to change them (issue #6). The CLI and the JSON API
 //! do the same (`domain::federation_policy`).
 
+use super::extract::WebForm;
 use super::{Viewer, error_page, escape, page, see_other, session::check_origin};
 use crate::{
     domain::federation_policy::{self, PolicyChange},
@@ -9,7 +10,7 @@ use crate::{
     state::AppState,
 };
 use axum::{
-    Form, Router,
+    Router,
     extract::State,
     http::HeaderMap,
     response::{IntoResponse, Response},
@@ -105,7 +106,7 @@ async fn change(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Form(f): Form<ChangeForm>,
+    WebForm(f): WebForm<ChangeForm>,
 ) -> Response {
     let result = async {
         check_origin(&state, &headers)?;

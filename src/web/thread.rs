@@ -1,7 +1,11 @@
 //! A post with its replies as a nested list, and the forms on it: reply, vote, edit, delete.
 
+use super::extract::{WebForm, WebPath, WebQuery};
 use super::{
-    Viewer, error_page, escape, not_found, page, person_handle, see_other, session::check_origin,
+    Viewer, error_page, escape,
+    forms::{self, Field, Kind},
+    not_found, page, person_handle, see_other,
+    session::check_origin,
 };
 use crate::{
     domain::{
@@ -13,8 +17,8 @@ use crate::{
     store::{self, posts::DbPost},
 };
 use axum::{
-    Form, Router,
-    extract::{Path, Query, State},
+    Router,
+    extract::State,
     http::HeaderMap,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -82,8 +86,8 @@ struct ThreadQuery {
 async fn thread_page(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path(id): Path<i64>,
-    Query(q): Query<ThreadQuery>,
+    WebPath(id): WebPath<i64>,
+    WebQuery(q): WebQuery<ThreadQuery>,
 ) -> AppResult<Response> {
     let mut conn = state.db.pool.acquire().await?;
     let Some(p) = store::posts::find_by_id(&mut conn, id).await? else {
@@ -325,15 +329,33 @@ async fn reply(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<ReplyForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<ReplyForm>,
 ) -> Response {
-    let st = state.clone();
-    act(&state, &viewer, &headers, id, |u, parent| async move {
-        let r = posts::create_reply(&st, &u.person, &parent, &f.body).await?;
-        Ok(thread_url(&r))
-    })
-    .await
+    let found = async {
+        check_origin(&state, &headers)?;
+        let user = viewer.require()?.clone();
+        Ok::<_, AppError>((user, load(&state, id).await?))
+    }
+    .await;
+    let (user, parent) = match found {
+        Ok(found) => found,
+        Err(e) => return error_page(&state, &viewer, e),
+    };
+    match posts::create_reply(&state, &user.person, &parent, &f.body).await {
+        Ok(r) => see_other(&thread_url(&r)),
+        Err(e) => {
+            // Refused (too long, locked, banned…): the text is kept, the reason beside it.
+            let fields =
+                [Field::new("body", "Your reply (Markdown)", Kind::Textarea, &f.body).required()];
+            let body = format!(
+                "<h1>Reply</h1><p><a href=\"{}\">Back to the thread</a></p>{}",
+                thread_url(&parent),
+                forms::render(&format!("/thread/{id}/reply"), &fields, "Reply", Some(&e))
+            );
+            (e.status(), page(&state, &viewer, "Reply", &body)).into_response()
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -345,8 +367,8 @@ async fn vote(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<VoteForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<VoteForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |u, p| async move {
@@ -365,8 +387,8 @@ async fn pin(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<PinForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<PinForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |u, p| async move {
@@ -387,8 +409,8 @@ async fn lock(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<LockForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<LockForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |u, p| async move {
@@ -403,7 +425,7 @@ async fn delete(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    WebPath(id): WebPath<i64>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |u, p| async move {
@@ -413,7 +435,11 @@ async fn delete(
     .await
 }
 
-async fn edit_form(State(state): State<AppState>, viewer: Viewer, Path(id): Path<i64>) -> Response {
+async fn edit_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    WebPath(id): WebPath<i64>,
+) -> Response {
     let p = match load(&state, id).await {
         Ok(p) => p,
         Err(e) => return error_page(&state, &viewer, e),
@@ -449,8 +475,8 @@ async fn edit(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<EditForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<EditForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |u, p| async move {
