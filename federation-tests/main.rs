@@ -22,6 +22,7 @@ mod moderation;
 mod policy;
 mod privacy;
 mod process;
+mod refused;
 mod rejections;
 mod signatures;
 mod store;

@@ -16,6 +16,7 @@ pub mod paging;
 pub mod posts;
 pub mod privacy;
 pub mod proposals;
+pub mod refused;
 pub mod reports;
 pub mod threads;
 pub mod validate;

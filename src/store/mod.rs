@@ -20,6 +20,7 @@ pub mod modlog;
 pub mod notices;
 pub mod people;
 pub mod posts;
+pub mod refused;
 pub mod reports;
 pub mod roles;
 pub mod settings;

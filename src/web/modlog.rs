@@ -58,7 +58,7 @@ fn describe(e: &ModlogEntry) -> String {
     format!("{what}: {on}")
 }
 
-fn when(ms: i64) -> String {
+pub(super) fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
