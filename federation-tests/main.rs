@@ -6,6 +6,7 @@
 mod support;
 
 mod api;
+mod bad_input;
 mod corpus;
 mod delivery;
 mod discovery;
@@ -21,6 +22,8 @@ mod moderation;
 mod policy;
 mod privacy;
 mod process;
+mod refused;
+mod rejections;
 mod signatures;
 mod store;
 mod trust;

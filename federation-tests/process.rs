@@ -2,7 +2,7 @@
 //! PostgreSQL, graceful shutdown.
 
 use crate::support::{
-    Backend,
+    Backend, poll_until,
     process::{TestServer, binary, free_port, run_cli},
     test_db,
 };
@@ -147,6 +147,53 @@ async fn operator_flow(server: &TestServer) {
         (&circle["membersOnly"], &circle["manuallyApprovesFollowers"]),
         (&json!(true), &json!(true)),
         "{circle}"
+    );
+    refused_activities_from_the_cli(server).await;
+}
+
+/// An activity the inbox refuses is listed by `guildhall admin federation refused`.
+async fn refused_activities_from_the_cli(server: &TestServer) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/inbox", server.base_url))
+        .header("content-type", "application/activity+json")
+        .body(
+            json!({
+                "id": "https://broken.example/activities/1",
+                "type": "Create",
+                "actor": "https://broken.example/u/bot",
+                "object": { "type": "Note", "content": "unsigned" },
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let args = [
+        "admin",
+        "federation",
+        "refused",
+        "--instance",
+        "broken.example",
+        "--json",
+    ];
+    let rows: Value = poll_until(Duration::from_secs(10), "the CLI lists it", || async {
+        let out = server.cli(&args, "");
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        let rows: Value = serde_json::from_str(&stdout(&out)).expect("JSON list");
+        (!rows.as_array().unwrap().is_empty()).then_some(rows)
+    })
+    .await;
+    assert_eq!(rows[0]["kind"], "Create");
+    assert_eq!(rows[0]["actor"], "https://broken.example/u/bot");
+    assert_eq!(rows[0]["code"], "unauthorized");
+    let out = server.cli(&["admin", "federation", "refused"], "");
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "broken.example\tCreate\thttps://broken.example/u/bot\t401 unauthorized: HTTP signature"
+        ),
+        "{text}"
     );
 }
 

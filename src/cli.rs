@@ -132,6 +132,18 @@ pub enum FederationCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The activities the inbox refused lately, newest first: instance, type, actor, reason.
+    Refused {
+        /// Only this instance (`host`, `host:port` or a URL).
+        #[arg(long, value_name = "HOST")]
+        instance: Option<String>,
+        /// How many, 1–100.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: i64,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -381,6 +393,11 @@ async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        AdminCommand::Federation(FederationCommand::Refused {
+            instance,
+            limit,
+            json,
+        }) => print_refused(&state, instance.as_deref(), limit, json).await,
         AdminCommand::Federation(FederationCommand::Unblock { domain }) => {
             let domain = crate::domain::federation_policy::normalise_domain(&domain)?;
             let mut conn = state.db.pool.acquire().await?;
@@ -568,6 +585,36 @@ async fn federation_status(state: &AppState, json: bool) -> anyhow::Result<()> {
         println!(
             "  {inbox}: {n} waiting, {attempts} attempts, last error: {}",
             error.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+async fn print_refused(
+    state: &AppState,
+    instance: Option<&str>,
+    limit: i64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let limit = crate::domain::paging::Paging::size(Some(limit), crate::domain::paging::REFUSED);
+    let rows = crate::domain::refused::recent(state, instance, limit).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no refused activities");
+    }
+    for r in rows {
+        println!(
+            "{}\t{}\t{}\t{}\t{} {}: {}",
+            crate::federation::objects::time_of(r.created_at).to_rfc3339(),
+            r.domain,
+            r.kind.as_deref().unwrap_or("-"),
+            r.actor.as_deref().unwrap_or("-"),
+            r.status,
+            r.code,
+            r.reason
         );
     }
     Ok(())

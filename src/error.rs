@@ -3,6 +3,7 @@
 
 use axum::{
     Json,
+    extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -26,6 +27,9 @@ pub enum AppError {
     /// Nothing at this address (404).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The address exists but not with this HTTP method (405; the router adds `Allow`).
+    #[error("this address does not take that method")]
+    MethodNotAllowed,
     /// The request body is over the configured limit (413).
     #[error("request body is too large")]
     TooLarge,
@@ -89,6 +93,7 @@ impl AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Remote(_) => StatusCode::BAD_GATEWAY,
@@ -107,6 +112,7 @@ impl AppError {
             | AppError::Conflict { code, .. } => code,
             AppError::Unauthorized(_) => "unauthorized",
             AppError::NotFound(_) => "not_found",
+            AppError::MethodNotAllowed => "method_not_allowed",
             AppError::TooLarge => "too_large",
             AppError::Remote(_) => "remote_error",
             AppError::RateLimited => "rate_limited",
@@ -124,6 +130,13 @@ impl From<sqlx::Error> for AppError {
         {
             return AppError::conflict("conflict", "this already exists");
         }
+        // PostgreSQL refuses a NUL character in text (22021), which SQLite stores: text from
+        // a client (a query's `after`, a path's name, a JSON string) is the client's error.
+        if let sqlx::Error::Database(db) = &e
+            && db.code().as_deref() == Some("22021")
+        {
+            return AppError::bad_request("invalid_text", "text must not contain NUL characters");
+        }
         // Contention (SQLite's lock, an exhausted pool) is temporary: 503, not 500.
         let busy = match &e {
             sqlx::Error::PoolTimedOut => true,
@@ -136,6 +149,58 @@ impl From<sqlx::Error> for AppError {
         }
         AppError::Internal(anyhow::Error::new(e).context("database"))
     }
+}
+
+/// What an axum extractor refused, in our shape: a 4xx is the client's (`code`, with the
+/// extractor's own explanation), a 5xx is ours (a route declared wrongly), a 413 stays one.
+fn rejected(status: StatusCode, text: String, code: &'static str) -> AppError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge
+    } else if status.is_server_error() {
+        AppError::Internal(anyhow::anyhow!("extractor: {text}"))
+    } else {
+        AppError::bad_request(code, text)
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(r: JsonRejection) -> Self {
+        rejected(r.status(), r.body_text(), "invalid_json")
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(r: QueryRejection) -> Self {
+        rejected(r.status(), r.body_text(), "invalid_query")
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(r: PathRejection) -> Self {
+        rejected(r.status(), r.body_text(), "invalid_path")
+    }
+}
+
+impl From<FormRejection> for AppError {
+    fn from(r: FormRejection) -> Self {
+        rejected(r.status(), r.body_text(), "invalid_form")
+    }
+}
+
+/// A NUL (`%00`) is in no name, handle or cursor; PostgreSQL would refuse it as text while
+/// SQLite stores it, so it is refused here, the same on both stores.
+pub fn refuse_nul(raw: &str, code: &'static str) -> Result<(), AppError> {
+    if raw
+        .as_bytes()
+        .windows(3)
+        .any(|w| w.eq_ignore_ascii_case(b"%00"))
+    {
+        return Err(AppError::bad_request(
+            code,
+            "the address must not contain NUL (%00)",
+        ));
+    }
+    Ok(())
 }
 
 impl IntoResponse for AppError {

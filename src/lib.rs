@@ -45,7 +45,10 @@ pub async fn app(state: AppState) -> anyhow::Result<Router> {
         .merge(web::router())
         .merge(metrics::router())
         .route("/healthz", get(healthz))
-        .fallback(|| async { error::AppError::NotFound("page") })
+        // After every route. Browsers get HTML pages, everyone else our JSON shape
+        // (`/api/v1` has its own, JSON whatever is accepted).
+        .method_not_allowed_fallback(web::extract::method_not_allowed)
+        .fallback(web::extract::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::reads,

@@ -41,6 +41,8 @@ pub struct App {
     pub actor_misses: crate::federation::client::RecentMisses,
     /// Turns what the domain did into activities (`domain::outgoing`).
     pub federator: Arc<dyn crate::domain::outgoing::Federate>,
+    /// Lets a few refused activities a second into the admins' log (`domain::refused`).
+    pub refused: crate::domain::refused::RefusalGate,
 }
 
 impl Deref for AppState {
@@ -79,6 +81,7 @@ impl AppState {
             delivery_wakeup: Arc::new(tokio::sync::Notify::new()),
             federator: Arc::new(crate::federation::publish::Publisher),
             actor_misses: Default::default(),
+            refused: Default::default(),
         })))
     }
 

@@ -1,6 +1,6 @@
 //! `/api/v1/accounts` and `/api/v1/sessions`: register, log in, log out, profiles.
 
-use super::{ApiJson, Auth};
+use super::{ApiJson, ApiPath, Auth};
 use crate::{
     domain::accounts::{self, LocalUser, NewAccount},
     error::{AppError, AppResult},
@@ -10,7 +10,7 @@ use crate::{
 };
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{delete, get, post},
@@ -117,7 +117,7 @@ async fn me(Auth(user, _): Auth) -> Json<AccountView> {
 
 async fn profile(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> AppResult<Json<ProfileView>> {
     let mut conn = state.db.pool.acquire().await?;
     let p = store::people::find_local_by_name(&mut conn, &name)

@@ -1,8 +1,9 @@
 //! `/api/v1/admin/…`: instance administration for accounts with the admin flag (issue #6):
 //! the federation policy (`GET /admin/federation`, and `POST` to change it), instance-wide
-//! bans (`GET /admin/bans`, and `POST` to ban or unban).
+//! bans (`GET /admin/bans`, and `POST` to ban or unban), and the activities the inbox
+//! refused (`GET /admin/federation/refused`).
 
-use super::{ApiJson, Auth};
+use super::{ApiJson, ApiQuery, Auth};
 use crate::{
     domain::federation_policy::summary,
     error::{AppError, AppResult},
@@ -17,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/federation", get(show).post(change))
         .route("/admin/bans", get(bans).post(ban))
+        .route("/admin/federation/refused", get(refused))
 }
 
 fn require_admin(auth: &Auth) -> AppResult<()> {
@@ -70,6 +72,31 @@ async fn change(
     )
     .await?;
     Ok(Json(summary(&state).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefusedQuery {
+    /// Only this instance (`host` or `host:port`).
+    instance: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(serde::Serialize)]
+struct RefusedPage {
+    items: Vec<store::refused::RefusedActivity>,
+}
+
+/// The activities the inbox refused lately, newest first (`domain::refused`).
+async fn refused(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<RefusedQuery>,
+) -> AppResult<Json<RefusedPage>> {
+    require_admin(&auth)?;
+    let limit = crate::domain::paging::Paging::size(q.limit, crate::domain::paging::REFUSED);
+    let items = crate::domain::refused::recent(&state, q.instance.as_deref(), limit).await?;
+    Ok(Json(RefusedPage { items }))
 }
 
 /// Every instance-wide ban, newest first.

@@ -1,7 +1,8 @@
 //! `/api/v1/communities`: create, get, list (keyset paging by name).
 
-use super::{ApiJson, ApiQuery, Auth};
+use super::{ApiJson, ApiPath, ApiQuery, Auth};
 use crate::domain::leadership::Change;
+use crate::domain::paging::{self, Paging};
 use crate::{
     domain::communities::{self, CommunityView, NewCommunityInput},
     error::AppResult,
@@ -9,12 +10,7 @@ use crate::{
     state::AppState,
 };
 use axum::response::{IntoResponse, Response};
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    http::StatusCode,
-    routing::get,
-};
+use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
@@ -38,7 +34,7 @@ struct ModeratorsOutput {
 /// The moderators of a community, local or remote (as its instance announced them).
 async fn moderators(
     State(state): State<AppState>,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
 ) -> AppResult<Json<ModeratorsOutput>> {
     let mut conn = state.db.pool.acquire().await?;
     let c = super::posts::community_by_handle(&mut conn, &handle).await?;
@@ -63,7 +59,7 @@ fn yes() -> bool {
 async fn appoint(
     data: activitypub_federation::config::Data<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiJson(input): ApiJson<AppointInput>,
 ) -> AppResult<Response> {
     let change = give_role(
@@ -78,7 +74,7 @@ async fn appoint(
     if let Change::Proposed { .. } = change {
         return Ok((StatusCode::ACCEPTED, Json(change)).into_response());
     }
-    let list = moderators(State((*data).clone()), Path(handle)).await?;
+    let list = moderators(State((*data).clone()), ApiPath(handle)).await?;
     Ok(list.into_response())
 }
 
@@ -114,7 +110,7 @@ async fn give_role(
 /// community-of-practice roles `facilitator` and `mentor`.
 async fn roles(
     State(state): State<AppState>,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
 ) -> AppResult<Json<serde_json::Value>> {
     let mut conn = state.db.pool.acquire().await?;
     let c = super::posts::community_by_handle(&mut conn, &handle).await?;
@@ -145,7 +141,7 @@ struct RoleInput {
 async fn set_role(
     data: activitypub_federation::config::Data<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiJson(input): ApiJson<RoleInput>,
 ) -> AppResult<Response> {
     let change = give_role(
@@ -160,7 +156,7 @@ async fn set_role(
     if let Change::Proposed { .. } = change {
         return Ok((StatusCode::ACCEPTED, Json(change)).into_response());
     }
-    Ok(roles(State((*data).clone()), Path(handle))
+    Ok(roles(State((*data).clone()), ApiPath(handle))
         .await?
         .into_response())
 }
@@ -237,7 +233,7 @@ async fn create(
 
 async fn show(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> AppResult<Json<CommunityJson>> {
     let view = communities::view_local(&state, &name).await?;
     Ok(Json(to_json(&state, view)))
@@ -261,8 +257,12 @@ async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Json<ListOutput>> {
-    let (views, next) =
-        communities::list_local(&state, q.after.as_deref(), q.limit.unwrap_or(20)).await?;
+    let (views, next) = communities::list_local(
+        &state,
+        q.after.as_deref(),
+        Paging::size(q.limit, paging::DIRECTORY),
+    )
+    .await?;
     let items = views.into_iter().map(|v| to_json(&state, v)).collect();
     Ok(Json(ListOutput { items, next }))
 }
@@ -291,7 +291,7 @@ struct SettingsInput {
 async fn settings(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(input): ApiJson<SettingsInput>,
 ) -> AppResult<Json<CommunityJson>> {
     let community = {
@@ -311,7 +311,7 @@ async fn settings(
         },
     )
     .await?;
-    show(State(state), Path(name)).await
+    show(State(state), ApiPath(name)).await
 }
 
 #[derive(Serialize)]
@@ -323,7 +323,7 @@ struct PendingOutput {
 async fn pending(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
 ) -> AppResult<Json<PendingOutput>> {
     let community = {
         let mut conn = state.db.pool.acquire().await?;
@@ -346,7 +346,7 @@ struct DecideInput {
 async fn decide(
     State(state): State<AppState>,
     Auth(user, token): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiJson(input): ApiJson<DecideInput>,
 ) -> AppResult<Json<PendingOutput>> {
     let community = {
@@ -361,5 +361,5 @@ async fn decide(
         input.accept,
     )
     .await?;
-    pending(State(state), Auth(user, token), Path(handle)).await
+    pending(State(state), Auth(user, token), ApiPath(handle)).await
 }

@@ -3,14 +3,14 @@
 //! `POST /invitations/{id}/accept`), and anyone signed in uses a link
 //! (`POST /invitations/link/{token}`).
 
-use super::{ApiJson, Auth, posts::community_by_handle};
+use super::{ApiJson, ApiPath, Auth, posts::community_by_handle};
 use crate::{
     domain::invitations, error::AppResult, state::AppState, store::invitations::Invitation,
 };
 use activitypub_federation::config::Data;
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     routing::{get, post},
 };
@@ -39,7 +39,7 @@ struct InviteInput {
 async fn invite(
     data: Data<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiJson(input): ApiJson<InviteInput>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let community = {
@@ -81,7 +81,7 @@ struct AcceptInput {
 async fn accept(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: axum::body::Bytes,
 ) -> AppResult<Json<Value>> {
     let input: AcceptInput = super::optional_json(&body)?;
@@ -92,7 +92,7 @@ async fn accept(
 async fn accept_link(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     body: axum::body::Bytes,
 ) -> AppResult<Json<Value>> {
     let input: AcceptInput = super::optional_json(&body)?;

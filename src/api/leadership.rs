@@ -2,7 +2,7 @@
 //! `POST /communities/{handle}/leadership/pass` (the facilitator passes the role on early),
 //! `GET /communities/{handle}/proposals` and `POST /proposals/{id}` (shared leadership).
 
-use super::{ApiJson, Auth, MaybeAuth, posts::community_by_handle};
+use super::{ApiJson, ApiPath, Auth, MaybeAuth, posts::community_by_handle};
 use crate::{
     domain::leadership::{self, Change, ModelInput},
     error::AppResult,
@@ -11,7 +11,7 @@ use crate::{
 };
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -41,7 +41,7 @@ pub struct LeadershipJson {
 async fn show(
     State(state): State<AppState>,
     who: MaybeAuth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
 ) -> AppResult<Json<LeadershipJson>> {
     let mut conn = state.db.pool.acquire().await?;
     let c = community_by_handle(&mut conn, &handle).await?;
@@ -76,7 +76,7 @@ async fn show(
 async fn set(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiJson(input): ApiJson<ModelInput>,
 ) -> AppResult<Response> {
     let c = {
@@ -87,7 +87,7 @@ async fn set(
         change @ Change::Proposed { .. } => {
             Ok((StatusCode::ACCEPTED, Json(change)).into_response())
         }
-        Change::Done => Ok(show(State(state), MaybeAuth(Some(user)), Path(handle))
+        Change::Done => Ok(show(State(state), MaybeAuth(Some(user)), ApiPath(handle))
             .await?
             .into_response()),
     }
@@ -96,14 +96,14 @@ async fn set(
 async fn pass(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
 ) -> AppResult<Json<LeadershipJson>> {
     let c = {
         let mut conn = state.db.pool.acquire().await?;
         community_by_handle(&mut conn, &handle).await?
     };
     leadership::pass_on(&state, &user.person, &c).await?;
-    show(State(state), MaybeAuth(Some(user)), Path(handle)).await
+    show(State(state), MaybeAuth(Some(user)), ApiPath(handle)).await
 }
 
 #[derive(Deserialize)]
@@ -118,7 +118,7 @@ struct SwapInput {
 async fn swap(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiJson(input): ApiJson<SwapInput>,
 ) -> AppResult<Response> {
     let c = {
@@ -138,7 +138,7 @@ struct ProposalList {
 async fn proposals(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
 ) -> AppResult<Json<ProposalList>> {
     let c = {
         let mut conn = state.db.pool.acquire().await?;
@@ -157,7 +157,7 @@ struct DecideInput {
 async fn decide(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<DecideInput>,
 ) -> AppResult<Json<Proposal>> {
     Ok(Json(

@@ -1,5 +1,5 @@
 //! The client JSON API under `/api/v1`: one router per resource, a bearer-token extractor,
-//! and a JSON body extractor whose rejections use our error format.
+//! and body, query and path extractors whose rejections use our error format.
 
 pub mod accounts;
 pub mod admin;
@@ -12,13 +12,13 @@ pub mod reports;
 
 use crate::{
     domain::accounts::{LocalUser, authenticate},
-    error::AppError,
+    error::{AppError, refuse_nul},
     state::AppState,
 };
 use axum::{
     Router,
     extract::{FromRequest, FromRequestParts, Request},
-    http::{HeaderValue, StatusCode, header, request::Parts},
+    http::{HeaderValue, header, request::Parts},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -38,6 +38,9 @@ pub fn router() -> Router<AppState> {
         .merge(reports::router())
         .merge(notices::router())
         .route("/openapi.json", get(openapi))
+        // After every route: a known address with another method is a 405 in our shape
+        // (the router adds `Allow`); an unknown one a 404, whatever the client accepts.
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .fallback(|| async { AppError::NotFound("endpoint") });
     Router::new().nest("/api/v1", api)
 }
@@ -51,35 +54,46 @@ async fn openapi() -> Response {
     res
 }
 
-/// A JSON body; malformed JSON, a wrong content type or unknown fields become a 400 in
-/// our `{"error", "message"}` shape.
+/// A JSON body; malformed JSON, a wrong content type, missing or unknown fields become a
+/// 400 `invalid_json` in our `{"error", "message"}` shape (413 `too_large` over the limit).
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(AppError::TooLarge)
-            }
-            Err(rejection) => Err(AppError::bad_request("invalid_json", rejection.body_text())),
-        }
+        let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(ApiJson(v))
     }
 }
 
-/// Query parameters; a malformed query becomes a 400 in our error shape.
+/// Query parameters; a malformed query (a number past `i64`, a word for a number, a NUL)
+/// is a 400 `invalid_query` in our shape.
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(v)| ApiQuery(v))
-            .map_err(|r| AppError::bad_request("invalid_query", r.body_text()))
+        refuse_nul(parts.uri.query().unwrap_or_default(), "invalid_query")?;
+        let axum::extract::Query(v) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(v))
+    }
+}
+
+/// Path parameters; a segment that does not parse (`/posts/abc`) is a 400 `invalid_path`
+/// in our shape.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        refuse_nul(parts.uri.path(), "invalid_path")?;
+        let axum::extract::Path(v) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiPath(v))
     }
 }
 

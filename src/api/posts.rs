@@ -1,10 +1,11 @@
 //! `/api/v1/…/posts`: community feeds, threads, posting, replying, editing, deleting,
 //! voting; and following communities, local or remote.
 
-use super::{ApiJson, ApiQuery, Auth, MaybeAuth};
+use super::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth};
 use crate::{
     domain::{
         communities, follows,
+        paging::{self, Paging},
         posts::{self, EditInput, NewPostInput},
         privacy,
     },
@@ -20,7 +21,7 @@ use crate::{
 use activitypub_federation::config::Data;
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     routing::{get, post},
 };
@@ -144,33 +145,35 @@ struct FeedOutput {
 async fn feed(
     State(state): State<AppState>,
     who: MaybeAuth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> AppResult<Json<FeedOutput>> {
     let mut conn = state.db.pool.acquire().await?;
     let community = community_by_handle(&mut conn, &handle).await?;
     privacy::check_read(&mut conn, &community, who.reader()).await?;
-    let limit = q.limit.unwrap_or(20).clamp(1, 100);
-    let page = q.page.unwrap_or(1).max(1);
+    let paging = Paging::checked(q.page, q.limit, paging::FEED)?;
     let rows = store::posts::list_for_community(
         &mut conn,
         community.id,
         q.sort.unwrap_or(Sort::Active),
-        limit,
-        (page - 1) * limit,
+        paging.limit(),
+        paging.offset(),
     )
     .await?;
     let mut items = Vec::with_capacity(rows.len());
     for p in rows {
         items.push(view(&mut conn, p).await?);
     }
-    Ok(Json(FeedOutput { items, page }))
+    Ok(Json(FeedOutput {
+        items,
+        page: paging.page(),
+    }))
 }
 
 async fn create_post(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiJson(input): ApiJson<NewPostInput>,
 ) -> AppResult<(StatusCode, Json<PostView>)> {
     let community = {
@@ -202,13 +205,13 @@ struct ThreadOutput {
 #[derive(Deserialize)]
 struct ThreadQuery {
     /// 1-based; absent: the first page, or (for a reply's id) the page that holds it.
-    page: Option<usize>,
+    page: Option<i64>,
 }
 
 async fn thread(
     State(state): State<AppState>,
     who: MaybeAuth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ThreadQuery>,
 ) -> AppResult<Json<ThreadOutput>> {
     let mut conn = state.db.pool.acquire().await?;
@@ -221,7 +224,9 @@ async fn thread(
     } else {
         load(&mut conn, root_id).await?
     };
-    let shown = crate::domain::threads::load(&mut conn, root.id, q.page, at).await?;
+    let page = q.page.map(Paging::number).transpose()?;
+    let page = page.map(|p| p as usize); // 1..=MAX_PAGE
+    let shown = crate::domain::threads::load(&mut conn, root.id, page, at).await?;
     let mut replies = Vec::with_capacity(shown.replies.len());
     for r in shown.replies {
         replies.push(view(&mut conn, r).await?);
@@ -243,7 +248,7 @@ struct ReplyInput {
 async fn reply(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<ReplyInput>,
 ) -> AppResult<(StatusCode, Json<PostView>)> {
     let parent = {
@@ -258,7 +263,7 @@ async fn reply(
 async fn edit(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<EditInput>,
 ) -> AppResult<Json<PostView>> {
     let p = {
@@ -280,7 +285,7 @@ struct DeleteInput {
 async fn delete(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: axum::body::Bytes,
 ) -> AppResult<StatusCode> {
     // The body is optional: `{"reason": "…"}` for a moderator's removal.
@@ -305,7 +310,7 @@ struct VoteInput {
 async fn vote(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<VoteInput>,
 ) -> AppResult<Json<PostView>> {
     let p = {
@@ -329,7 +334,7 @@ struct LockInput {
 async fn lock(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<LockInput>,
 ) -> AppResult<Json<PostView>> {
     let p = {
@@ -358,7 +363,7 @@ struct PinInput {
 async fn pin(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<PinInput>,
 ) -> AppResult<Json<PostView>> {
     let p = {
@@ -400,7 +405,7 @@ struct BanOutput {
 async fn ban(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiJson(input): ApiJson<BanInput>,
 ) -> AppResult<Json<BanOutput>> {
     let community = {
@@ -441,13 +446,13 @@ struct ModlogPage {
 async fn modlog(
     State(state): State<AppState>,
     who: MaybeAuth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiQuery(q): ApiQuery<ModlogQuery>,
 ) -> AppResult<Json<ModlogPage>> {
     let mut conn = state.db.pool.acquire().await?;
     let community = community_by_handle(&mut conn, &handle).await?;
     privacy::check_read(&mut conn, &community, who.reader()).await?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = Paging::size(q.limit, paging::LOG);
     let items = store::modlog::for_community(&mut conn, community.id, q.before, limit).await?;
     Ok(Json(ModlogPage { items }))
 }
@@ -458,7 +463,7 @@ async fn instance_modlog(
     ApiQuery(q): ApiQuery<ModlogQuery>,
 ) -> AppResult<Json<ModlogPage>> {
     let mut conn = state.db.pool.acquire().await?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = Paging::size(q.limit, paging::LOG);
     let items = store::modlog::list(&mut conn, None, q.before, limit).await?;
     Ok(Json(ModlogPage { items }))
 }
@@ -474,7 +479,7 @@ async fn admin_log(
     ApiQuery(q): ApiQuery<ModlogQuery>,
 ) -> AppResult<Json<AdminLogPage>> {
     let mut conn = state.db.pool.acquire().await?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = Paging::size(q.limit, paging::LOG);
     let items = store::modlog::admin_list(&mut conn, q.before, limit).await?;
     Ok(Json(AdminLogPage { items }))
 }
@@ -496,7 +501,7 @@ struct FollowInput {
 async fn follow(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     body: axum::body::Bytes,
 ) -> AppResult<Json<FollowOutput>> {
     // The body is optional: `{"accept_guidelines": true}`.
@@ -515,7 +520,7 @@ async fn follow(
 async fn unfollow(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
 ) -> AppResult<StatusCode> {
     let community = {
         let mut conn = state.db.pool.acquire().await?;

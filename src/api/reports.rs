@@ -1,19 +1,14 @@
 //! Reports through the API: `POST /posts/{id}/report`, and for moderators
 //! `GET /communities/{handle}/reports` and `POST /reports/{id}` (resolve, dismiss, reopen).
 
-use super::{ApiJson, ApiQuery, Auth, posts::community_by_handle};
+use super::{ApiJson, ApiPath, ApiQuery, Auth, posts::community_by_handle};
 use crate::{
     domain::reports,
     error::{AppError, AppResult},
     state::AppState,
     store::{self, reports::ReportRow},
 };
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    http::StatusCode,
-    routing::post,
-};
+use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
 use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
@@ -37,7 +32,7 @@ struct Reported {
 async fn report(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<ReportInput>,
 ) -> AppResult<(StatusCode, Json<Reported>)> {
     let post = {
@@ -65,7 +60,7 @@ struct ReportList {
 async fn list(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(handle): Path<String>,
+    ApiPath(handle): ApiPath<String>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Json<ReportList>> {
     let community = {
@@ -86,7 +81,7 @@ struct StatusInput {
 async fn set_status(
     State(state): State<AppState>,
     Auth(user, _): Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<StatusInput>,
 ) -> AppResult<Json<ReportRow>> {
     Ok(Json(

@@ -67,6 +67,7 @@ async fn inbox(
                 e => e,
             };
             Metrics::inc(&m.inbox_refused);
+            crate::domain::refused::record(&data, &body, &e);
             tracing::info!(status = %e.status(), error = %e, path = %uri.path(), "inbox refused an activity");
             e.into_response()
         }

@@ -9,6 +9,8 @@ pub mod bans;
 pub mod communities;
 pub mod deliveries;
 pub mod followers;
+#[cfg(test)]
+mod frozen;
 pub mod inbound;
 pub mod instance;
 pub mod instances;
@@ -18,6 +20,7 @@ pub mod modlog;
 pub mod notices;
 pub mod people;
 pub mod posts;
+pub mod refused;
 pub mod reports;
 pub mod roles;
 pub mod settings;

@@ -1,15 +1,18 @@
 //! The admin page for the federation policy (`/admin/federation`, admins only): the mode,
 //! the allow and block lists, and forms to change them (issue #6). The CLI and the JSON API
-//! do the same (`domain::federation_policy`).
+//! do the same (`domain::federation_policy`). Below them, the activities the inbox refused
+//! lately (`domain::refused`).
 
+use super::extract::WebForm;
 use super::{Viewer, error_page, escape, page, see_other, session::check_origin};
 use crate::{
     domain::federation_policy::{self, PolicyChange},
     error::AppError,
     state::AppState,
+    store::refused::RefusedActivity,
 };
 use axum::{
-    Form, Router,
+    Router,
     extract::State,
     http::HeaderMap,
     response::{IntoResponse, Response},
@@ -87,7 +90,58 @@ async fn show(State(state): State<AppState>, viewer: Viewer) -> Response {
         "<p class=\"muted\">Nothing stored is deleted when federation with a server stops; \
          every change applies at once and can be undone here.</p>",
     );
+    match crate::domain::refused::recent(&state, None, REFUSED_SHOWN).await {
+        Ok(rows) => body.push_str(&refused_html(&rows)),
+        Err(e) => return error_page(&state, &viewer, e),
+    }
     page(&state, &viewer, "Federation", &body).into_response()
+}
+
+/// Refused activities shown on the page (the newest, grouped by instance).
+const REFUSED_SHOWN: i64 = 100;
+
+/// The last refused activities per instance (newest instance first): type, actor, reason,
+/// when. Every value came from a peer or from its activity: all escaped.
+fn refused_html(rows: &[RefusedActivity]) -> String {
+    let mut out = String::from(
+        "<section><h2>Refused activities</h2><p class=\"muted\">What the inbox refused lately \
+         and why (at most one a second per instance and reason). The instance is the one the \
+         activity names: unverified when the reason is its signature.</p>",
+    );
+    if rows.is_empty() {
+        out.push_str("<p class=\"muted\">None.</p></section>");
+        return out;
+    }
+    let mut domains: Vec<&str> = Vec::new();
+    for r in rows {
+        if !domains.contains(&r.domain.as_str()) {
+            domains.push(&r.domain);
+        }
+    }
+    for d in domains {
+        let _ = write!(out, "<h3>{}</h3><ul>", escape(d));
+        for r in rows.iter().filter(|r| r.domain == d) {
+            let _ = write!(
+                out,
+                "<li><strong>{kind}</strong> from <code>{actor}</code>: {status} <code>{code}</code> \
+                 — {reason} <span class=\"muted\">{when}</span>{id}</li>",
+                kind = escape(r.kind.as_deref().unwrap_or("(no type)")),
+                actor = escape(r.actor.as_deref().unwrap_or("(no actor)")),
+                status = r.status,
+                code = escape(&r.code),
+                reason = escape(&r.reason),
+                when = escape(&super::modlog::when(r.created_at)),
+                id = r
+                    .activity_id
+                    .as_deref()
+                    .map(|id| format!("<br><span class=\"muted\">{}</span>", escape(id)))
+                    .unwrap_or_default(),
+            );
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</section>");
+    out
 }
 
 #[derive(Deserialize)]
@@ -105,7 +159,7 @@ async fn change(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Form(f): Form<ChangeForm>,
+    WebForm(f): WebForm<ChangeForm>,
 ) -> Response {
     let result = async {
         check_origin(&state, &headers)?;

@@ -1,8 +1,12 @@
 //! Community pages (ours at `/c/{name}`, any at `/community/{id}`) with their posts, and the
 //! forms to follow, leave, post, and find a remote community.
 
+use super::extract::{WebForm, WebPath, WebQuery};
 use super::{
-    Viewer, error_page, escape, not_found, page, person_handle, see_other, session::check_origin,
+    Viewer, error_page, escape,
+    forms::{self, Field, Kind},
+    not_found, page, person_handle, see_other,
+    session::check_origin,
     topics_html,
 };
 use crate::{
@@ -13,8 +17,8 @@ use crate::{
 };
 use activitypub_federation::config::Data;
 use axum::{
-    Form, Router,
-    extract::{Path, Query, State},
+    Router,
+    extract::State,
     http::HeaderMap,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -56,8 +60,8 @@ struct SortQuery {
 async fn by_id(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path(id): Path<i64>,
-    Query(q): Query<SortQuery>,
+    WebPath(id): WebPath<i64>,
+    WebQuery(q): WebQuery<SortQuery>,
 ) -> AppResult<Response> {
     let found = {
         let mut conn = state.db.pool.acquire().await?;
@@ -159,12 +163,13 @@ async fn render(
     if viewer.user().is_some() {
         let _ = write!(
             body,
-            "<details><summary>New post</summary><form method=\"post\" action=\"/community/{}/posts\">\
-             <p><label>Title <input type=\"text\" name=\"title\" required maxlength=\"200\"></label></p>\
-             <p><label>Link (optional) <input type=\"url\" name=\"url\"></label></p>\
-             <p><label>Text (Markdown) <textarea name=\"body\"></textarea></label></p>\
-             <p><button>Post</button></p></form></details>",
-            c.id
+            "<details><summary>New post</summary>{}</details>",
+            forms::render(
+                &format!("/community/{}/posts", c.id),
+                &post_fields("", "", ""),
+                "Post",
+                None
+            )
         );
     }
     body.push_str(&feed_html(&mut conn, c.id, sort).await?);
@@ -257,7 +262,7 @@ async fn follow(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    WebPath(id): WebPath<i64>,
 ) -> Response {
     let back = format!("/community/{id}");
     let st = state.clone();
@@ -273,7 +278,7 @@ async fn unfollow(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    WebPath(id): WebPath<i64>,
 ) -> Response {
     let back = format!("/community/{id}");
     let st = state.clone();
@@ -297,24 +302,62 @@ async fn new_post(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<PostForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<PostForm>,
 ) -> Response {
-    let back = format!("/community/{id}?sort=new");
-    let st = state.clone();
-    act(&state, &viewer, &headers, &back, |u| async move {
-        let c = load(&st, id).await?;
-        let input = NewPostInput {
-            title: f.title,
-            body: f.body,
-            url: Some(f.url).filter(|u| !u.trim().is_empty()),
-            sensitive: false,
-        };
-        crate::domain::posts::create_post(&st, &u.person, &c, input)
-            .await
-            .map(|_| ())
-    })
-    .await
+    let found = async {
+        check_origin(&state, &headers)?;
+        let user = viewer.require()?.clone();
+        Ok::<_, AppError>((user, load(&state, id).await?))
+    }
+    .await;
+    let (user, c) = match found {
+        Ok(found) => found,
+        Err(e) => return error_page(&state, &viewer, e),
+    };
+    let input = NewPostInput {
+        title: f.title.clone(),
+        body: f.body.clone(),
+        url: Some(f.url.clone()).filter(|u| !u.trim().is_empty()),
+        sensitive: false,
+    };
+    match crate::domain::posts::create_post(&state, &user.person, &c, input).await {
+        Ok(_) => see_other(&format!("/community/{id}?sort=new")),
+        Err(e) => post_form_page(&state, &viewer, &c, &f, &e),
+    }
+}
+
+/// The new-post form of `c`, refused: what was typed, and why beside its field.
+fn post_form_page(
+    state: &AppState,
+    viewer: &Viewer,
+    c: &DbCommunity,
+    f: &PostForm,
+    e: &AppError,
+) -> Response {
+    let fields = post_fields(&f.title, &f.url, &f.body);
+    let body = format!(
+        "<h1>New post in <a href=\"/community/{}\">{}</a></h1>{}",
+        c.id,
+        escape(&c.title),
+        forms::render(
+            &format!("/community/{}/posts", c.id),
+            &fields,
+            "Post",
+            Some(e)
+        )
+    );
+    (e.status(), page(state, viewer, "New post", &body)).into_response()
+}
+
+fn post_fields<'a>(title: &'a str, url: &'a str, body: &'a str) -> [Field<'a>; 3] {
+    [
+        Field::new("title", "Title", Kind::Text, title)
+            .required()
+            .attrs(" maxlength=\"200\""),
+        Field::new("url", "Link (optional)", Kind::Url, url),
+        Field::new("body", "Text (Markdown)", Kind::Textarea, body),
+    ]
 }
 
 #[derive(Deserialize)]
@@ -326,7 +369,7 @@ async fn resolve(
     data: Data<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Form(f): Form<ResolveForm>,
+    WebForm(f): WebForm<ResolveForm>,
 ) -> Response {
     let result = async {
         check_origin(&data, &headers)?;

@@ -1,11 +1,12 @@
 //! The page an invitation link opens (`/invite/{token}`): the community, its guidelines,
 //! and a Join button that accepts them and the invitation.
 
+use super::extract::WebPath;
 use super::{Viewer, error_page, escape, not_found, page, see_other, session::check_origin};
 use crate::{domain::invitations, state::AppState, store};
 use axum::{
     Router,
-    extract::{Path, State},
+    extract::State,
     http::HeaderMap,
     response::{IntoResponse, Response},
     routing::get,
@@ -18,7 +19,7 @@ pub fn router() -> Router<AppState> {
 async fn show(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path(token): Path<String>,
+    WebPath(token): WebPath<String>,
 ) -> Response {
     let found = async {
         let mut conn = state.db.pool.acquire().await?;
@@ -63,7 +64,7 @@ async fn join(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(token): Path<String>,
+    WebPath(token): WebPath<String>,
 ) -> Response {
     let result = async {
         check_origin(&state, &headers)?;

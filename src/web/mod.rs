@@ -5,6 +5,8 @@
 
 mod admin;
 mod community;
+pub mod extract;
+mod forms;
 mod invite;
 mod moderation;
 mod modlog;
@@ -24,11 +26,12 @@ use crate::{
 };
 use axum::{
     Router,
-    extract::{Query, State},
+    extract::State,
     http::{StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
+use extract::WebQuery;
 use serde::Deserialize;
 use std::fmt::Write;
 
@@ -94,7 +97,11 @@ fn page(state: &AppState, viewer: &Viewer, title: &str, body: &str) -> Html<Stri
 
 /// A 404 page in HTML.
 fn not_found(state: &AppState, viewer: &Viewer, what: &str) -> Response {
-    let body = format!("<h1>Not found</h1><p>No {} here.</p>", escape(what));
+    let body = format!(
+        "<h1>Not found</h1><p>No {} here: the address may be mistyped, or what it named was \
+         removed.</p><p><a href=\"/\">Back to the communities</a></p>",
+        escape(what)
+    );
     (
         StatusCode::NOT_FOUND,
         page(state, viewer, "Not found", &body),
@@ -139,7 +146,7 @@ struct HomeQuery {
 async fn home(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(q): Query<HomeQuery>,
+    WebQuery(q): WebQuery<HomeQuery>,
 ) -> AppResult<Response> {
     let (list, next) = communities::list_local(&state, q.after.as_deref(), 50).await?;
     let mut body = format!(

@@ -3,6 +3,7 @@
 //! and (`stewardship`) roles, leadership and membership settings (issue #6). The same use-cases as the API (`domain::reports`,
 //! `domain::membership`); moderators only.
 
+use super::extract::{WebForm, WebPath};
 use super::{Viewer, error_page, escape, page, stewardship::act};
 use crate::{
     domain::{membership, reports},
@@ -11,8 +12,8 @@ use crate::{
     store,
 };
 use axum::{
-    Form, Router,
-    extract::{Path, State},
+    Router,
+    extract::State,
     http::HeaderMap,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -27,7 +28,11 @@ pub fn router() -> Router<AppState> {
         .route("/community/{id}/moderation/member", post(decide_member))
 }
 
-async fn show(State(state): State<AppState>, viewer: Viewer, Path(id): Path<i64>) -> Response {
+async fn show(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    WebPath(id): WebPath<i64>,
+) -> Response {
     match render(&state, &viewer, id).await {
         Ok(r) => r,
         Err(e) => error_page(&state, &viewer, e),
@@ -113,8 +118,8 @@ async fn close_report(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<ReportForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<ReportForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |me, _| async move {
@@ -134,8 +139,8 @@ async fn decide_member(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<MemberForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<MemberForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |me, c| async move {

@@ -2,6 +2,7 @@
 //! knows), as a page and as an Atom feed (for members who follow their community's
 //! stewardship from a feed reader).
 
+use super::extract::WebPath;
 use super::{Viewer, escape, not_found, page};
 use crate::{
     domain::privacy,
@@ -11,7 +12,7 @@ use crate::{
 };
 use axum::{
     Router,
-    extract::{Path, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
     routing::get,
@@ -57,7 +58,7 @@ fn describe(e: &ModlogEntry) -> String {
     format!("{what}: {on}")
 }
 
-fn when(ms: i64) -> String {
+pub(super) fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -106,7 +107,7 @@ async fn entries(state: &AppState, id: i64, viewer: &Viewer) -> AppResult<Option
 async fn html(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    WebPath(id): WebPath<i64>,
 ) -> AppResult<Response> {
     match entries(&state, id, &viewer).await? {
         Some(log) => Ok(log_page(&state, &viewer, log, "")),
@@ -184,7 +185,7 @@ fn log_page(state: &AppState, viewer: &Viewer, log: Log, extra: &str) -> Respons
 async fn atom(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    WebPath(id): WebPath<i64>,
 ) -> AppResult<Response> {
     match entries(&state, id, &viewer).await? {
         Some(log) => Ok(feed(&state, log)),

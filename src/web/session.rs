@@ -2,16 +2,21 @@
 //! as the API), login, registration and logout forms, and the same-origin check every form
 //! POST passes (the cookie is also `SameSite=Lax`).
 
-use super::{error_page, escape, page, see_other};
+use super::extract::WebForm;
+use super::{
+    error_page, escape,
+    forms::{self, Field, Kind},
+    page, see_other,
+};
 use crate::{
     domain::accounts::{self, LocalUser, NewAccount},
     error::AppError,
     state::AppState,
 };
 use axum::{
-    Form, Router,
+    Router,
     extract::{FromRequestParts, State},
-    http::{HeaderMap, header, request::Parts},
+    http::{HeaderMap, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -105,23 +110,56 @@ fn set_cookie(state: &AppState, token: &str, max_age_secs: i64) -> String {
     format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
 }
 
-fn credentials_form(action: &str, title: &str, extra: &str) -> String {
-    format!(
-        "<h1>{title}</h1><form method=\"post\" action=\"{action}\">\
-         <p><label>Name <input type=\"text\" name=\"username\" required autocomplete=\"username\"></label></p>\
-         <p><label>Password <input type=\"password\" name=\"password\" required></label></p>{extra}\
-         <p><button>{title}</button></p></form>"
-    )
+/// The login or registration page: empty, or refused with what was typed and the message
+/// beside its field (with the error's status).
+fn credentials_page(
+    state: &AppState,
+    viewer: &Viewer,
+    register: bool,
+    typed: Option<&Credentials>,
+    error: Option<&AppError>,
+) -> Response {
+    let (action, title) = if register {
+        ("/register", "Register")
+    } else {
+        ("/login", "Log in")
+    };
+    let typed_value = |f: fn(&Credentials) -> Option<&str>| typed.and_then(f).unwrap_or_default();
+    let mut fields = vec![
+        Field::new(
+            "username",
+            "Name",
+            Kind::Text,
+            typed_value(|c| Some(&c.username)),
+        )
+        .required()
+        .attrs(" autocomplete=\"username\""),
+        Field::new("password", "Password", Kind::Password, "").required(),
+    ];
+    if register {
+        fields.push(Field::new(
+            "email",
+            "E-mail (optional)",
+            Kind::Text,
+            typed_value(|c| c.email.as_deref()),
+        ));
+        fields.push(Field::new(
+            "reason",
+            "Why you want to join (needed when an admin approves new accounts)",
+            Kind::Textarea,
+            typed_value(|c| c.reason.as_deref()),
+        ));
+    }
+    let body = format!(
+        "<h1>{title}</h1>{}",
+        forms::render(action, &fields, title, error)
+    );
+    let status = error.map_or(StatusCode::OK, AppError::status);
+    (status, page(state, viewer, title, &body)).into_response()
 }
 
 async fn login_form(State(state): State<AppState>, viewer: Viewer) -> Response {
-    page(
-        &state,
-        &viewer,
-        "Log in",
-        &credentials_form("/login", "Log in", ""),
-    )
-    .into_response()
+    credentials_page(&state, &viewer, false, None, None)
 }
 
 #[derive(Deserialize)]
@@ -138,7 +176,7 @@ async fn login(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Form(f): Form<Credentials>,
+    WebForm(f): WebForm<Credentials>,
 ) -> Response {
     if let Err(e) = check_origin(&state, &headers) {
         return error_page(&state, &viewer, e);
@@ -151,38 +189,29 @@ async fn login(
             }
             res
         }
-        Err(e) => error_page(&state, &viewer, e),
+        Err(e) => credentials_page(&state, &viewer, false, Some(&f), Some(&e)),
     }
 }
 
 async fn register_form(State(state): State<AppState>, viewer: Viewer) -> Response {
-    let extra = "<p><label>E-mail (optional) <input type=\"text\" name=\"email\"></label></p>\
-                 <p><label>Why you want to join (needed when an admin approves new accounts) \
-                 <textarea name=\"reason\"></textarea></label></p>";
-    page(
-        &state,
-        &viewer,
-        "Register",
-        &credentials_form("/register", "Register", extra),
-    )
-    .into_response()
+    credentials_page(&state, &viewer, true, None, None)
 }
 
 async fn register(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Form(f): Form<Credentials>,
+    WebForm(f): WebForm<Credentials>,
 ) -> Response {
     if let Err(e) = check_origin(&state, &headers) {
         return error_page(&state, &viewer, e);
     }
     let input = NewAccount {
-        username: f.username,
-        password: f.password,
-        email: f.email.filter(|e| !e.trim().is_empty()),
+        username: f.username.clone(),
+        password: f.password.clone(),
+        email: f.email.clone().filter(|e| !e.trim().is_empty()),
         display_name: None,
-        reason: f.reason.filter(|r| !r.trim().is_empty()),
+        reason: f.reason.clone().filter(|r| !r.trim().is_empty()),
     };
     match accounts::register(&state, input).await {
         Ok(u) if u.account.approved => see_other("/login"),
@@ -193,7 +222,7 @@ async fn register(
             );
             page(&state, &viewer, "Registered", &body).into_response()
         }
-        Err(e) => error_page(&state, &viewer, e),
+        Err(e) => credentials_page(&state, &viewer, true, Some(&f), Some(&e)),
     }
 }
 

@@ -4,6 +4,7 @@
 //! (private, approval, guidelines, newcomers, anonymous log). The same use-cases as the
 //! API; moderators only (the use-cases check).
 
+use super::extract::{WebForm, WebPath};
 use super::{Viewer, error_page, escape, see_other, session::check_origin};
 use crate::{
     domain::{
@@ -15,13 +16,7 @@ use crate::{
     state::AppState,
     store::{self, communities::DbCommunity, people::DbPerson},
 };
-use axum::{
-    Form, Router,
-    extract::{Path, State},
-    http::HeaderMap,
-    response::Response,
-    routing::post,
-};
+use axum::{Router, extract::State, http::HeaderMap, response::Response, routing::post};
 use serde::Deserialize;
 use std::fmt::Write;
 
@@ -195,8 +190,8 @@ async fn role(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<RoleForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<RoleForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |me, c| async move {
@@ -219,8 +214,8 @@ async fn set_leadership(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<LeadershipForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<LeadershipForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |me, c| async move {
@@ -262,7 +257,7 @@ async fn pass(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    WebPath(id): WebPath<i64>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |me, c| async move {
@@ -281,8 +276,8 @@ async fn proposal(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<ProposalForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<ProposalForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |me, _| async move {
@@ -306,8 +301,8 @@ async fn settings(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<SettingsForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<SettingsForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |me, c| async move {

@@ -1,7 +1,11 @@
 //! A post with its replies as a nested list, and the forms on it: reply, vote, edit, delete.
 
+use super::extract::{WebForm, WebPath, WebQuery};
 use super::{
-    Viewer, error_page, escape, not_found, page, person_handle, see_other, session::check_origin,
+    Viewer, error_page, escape,
+    forms::{self, Field, Kind},
+    not_found, page, person_handle, see_other,
+    session::check_origin,
 };
 use crate::{
     domain::{
@@ -13,8 +17,8 @@ use crate::{
     store::{self, posts::DbPost},
 };
 use axum::{
-    Form, Router,
-    extract::{Path, Query, State},
+    Router,
+    extract::State,
     http::HeaderMap,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -74,15 +78,16 @@ fn actions(p: &DbPost, viewer: &Viewer, my_vote: i64) -> String {
 
 #[derive(Deserialize)]
 struct ThreadQuery {
-    /// 1-based; absent: the first page, or the page of the reply asked for.
-    page: Option<usize>,
+    /// 1-based; absent: the first page, or the page of the reply asked for. Any number is
+    /// taken (clamped: past the end, the last page).
+    page: Option<i64>,
 }
 
 async fn thread_page(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path(id): Path<i64>,
-    Query(q): Query<ThreadQuery>,
+    WebPath(id): WebPath<i64>,
+    WebQuery(q): WebQuery<ThreadQuery>,
 ) -> AppResult<Response> {
     let mut conn = state.db.pool.acquire().await?;
     let Some(p) = store::posts::find_by_id(&mut conn, id).await? else {
@@ -101,7 +106,10 @@ async fn thread_page(
     }
     let author = store::people::find_by_id(&mut conn, root.author_id).await?;
     // This page's top-level replies with their subtrees (only they are read).
-    let shown = crate::domain::threads::load(&mut conn, root.id, q.page, asked_reply).await?;
+    let asked_page = q
+        .page
+        .map(|p| crate::domain::paging::Paging::number_clamped(p) as usize);
+    let shown = crate::domain::threads::load(&mut conn, root.id, asked_page, asked_reply).await?;
     // One query for the authors and one for the viewer's votes, however long the page.
     let author_ids: Vec<i64> = shown.replies.iter().map(|r| r.author_id).collect();
     let names: HashMap<i64, String> = store::people::find_many(&mut conn, &author_ids)
@@ -321,15 +329,33 @@ async fn reply(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<ReplyForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<ReplyForm>,
 ) -> Response {
-    let st = state.clone();
-    act(&state, &viewer, &headers, id, |u, parent| async move {
-        let r = posts::create_reply(&st, &u.person, &parent, &f.body).await?;
-        Ok(thread_url(&r))
-    })
-    .await
+    let found = async {
+        check_origin(&state, &headers)?;
+        let user = viewer.require()?.clone();
+        Ok::<_, AppError>((user, load(&state, id).await?))
+    }
+    .await;
+    let (user, parent) = match found {
+        Ok(found) => found,
+        Err(e) => return error_page(&state, &viewer, e),
+    };
+    match posts::create_reply(&state, &user.person, &parent, &f.body).await {
+        Ok(r) => see_other(&thread_url(&r)),
+        Err(e) => {
+            // Refused (too long, locked, banned…): the text is kept, the reason beside it.
+            let fields =
+                [Field::new("body", "Your reply (Markdown)", Kind::Textarea, &f.body).required()];
+            let body = format!(
+                "<h1>Reply</h1><p><a href=\"{}\">Back to the thread</a></p>{}",
+                thread_url(&parent),
+                forms::render(&format!("/thread/{id}/reply"), &fields, "Reply", Some(&e))
+            );
+            (e.status(), page(&state, &viewer, "Reply", &body)).into_response()
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -341,8 +367,8 @@ async fn vote(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<VoteForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<VoteForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |u, p| async move {
@@ -361,8 +387,8 @@ async fn pin(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<PinForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<PinForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |u, p| async move {
@@ -383,8 +409,8 @@ async fn lock(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<LockForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<LockForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |u, p| async move {
@@ -399,7 +425,7 @@ async fn delete(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    WebPath(id): WebPath<i64>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |u, p| async move {
@@ -409,7 +435,11 @@ async fn delete(
     .await
 }
 
-async fn edit_form(State(state): State<AppState>, viewer: Viewer, Path(id): Path<i64>) -> Response {
+async fn edit_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    WebPath(id): WebPath<i64>,
+) -> Response {
     let p = match load(&state, id).await {
         Ok(p) => p,
         Err(e) => return error_page(&state, &viewer, e),
@@ -445,8 +475,8 @@ async fn edit(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<EditForm>,
+    WebPath(id): WebPath<i64>,
+    WebForm(f): WebForm<EditForm>,
 ) -> Response {
     let st = state.clone();
     act(&state, &viewer, &headers, id, |u, p| async move {
