@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod federation;
 pub mod metrics;
+pub mod negotiate;
 pub mod pagecache;
 pub mod ratelimit;
 pub mod state;
@@ -42,6 +43,7 @@ pub async fn app(state: AppState) -> anyhow::Result<Router> {
     Ok(Router::new()
         .merge(api::router())
         .merge(federation::router())
+        .merge(negotiate::router())
         .merge(web::router())
         .merge(metrics::router())
         .route("/healthz", get(healthz))

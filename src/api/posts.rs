@@ -89,13 +89,7 @@ pub struct PostView {
     pub updated: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// `name` for local actors, `name@host` for remote ones.
-pub fn handle_of(name: &str, ap_id: &url::Url, local: bool) -> String {
-    if local {
-        return name.to_string();
-    }
-    format!("{name}@{}", store::instances::domain_of(ap_id))
-}
+pub use crate::domain::handle_of;
 
 pub async fn view(conn: &mut AnyConnection, p: DbPost) -> AppResult<PostView> {
     let community = store::communities::find_by_id(conn, p.community_id).await?;

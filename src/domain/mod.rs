@@ -23,6 +23,14 @@ pub mod validate;
 
 use crate::error::AppError;
 
+/// `name` for local actors, `name@host` for remote ones.
+pub fn handle_of(name: &str, ap_id: &url::Url, local: bool) -> String {
+    if local {
+        return name.to_string();
+    }
+    format!("{name}@{}", crate::store::instances::domain_of(ap_id))
+}
+
 /// The error for a local name already held by a person or a community.
 pub(crate) fn name_taken(name: &str) -> AppError {
     AppError::conflict("name_taken", format!("the name `{name}` is already taken"))

@@ -40,6 +40,15 @@ pub fn router() -> Router<AppState> {
         .merge(nodeinfo::router())
 }
 
+/// `Vary: Accept`: caches keep an actor's JSON and its HTML page apart.
+pub fn vary(mut res: axum::response::Response) -> axum::response::Response {
+    res.headers_mut().insert(
+        axum::http::header::VARY,
+        axum::http::HeaderValue::from_static("Accept"),
+    );
+    res
+}
+
 /// Whether the client asked for ActivityPub JSON: `application/activity+json`, or
 /// `application/ld+json` (with or without the ActivityStreams profile; peers differ).
 pub fn wants_activity_json(headers: &HeaderMap) -> bool {

@@ -77,7 +77,7 @@ async fn host_meta(State(state): State<AppState>) -> Response {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
          <Link rel=\"lrdd\" type=\"application/jrd+json\" template=\"{}\"/>\n</XRD>\n",
-        crate::web::escape(&template)
+        crate::domain::markdown::escape(&template)
     );
     (
         [(header::CONTENT_TYPE, "application/xrd+xml; charset=utf-8")],

@@ -88,7 +88,7 @@ async fn render(
     let handle = if c.local {
         format!("{}@{}", c.name, state.domain)
     } else {
-        crate::api::posts::handle_of(&c.name, &c.ap_id, false)
+        crate::domain::handle_of(&c.name, &c.ap_id, false)
     };
     let mods: Vec<String> = v
         .moderators

@@ -49,21 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(stewardship::router())
 }
 
-/// Escapes text for HTML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::domain::markdown::escape;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:50rem;margin:0 auto;\
 padding:1rem;line-height:1.5;color:#222}header{border-bottom:1px solid #ddd;margin-bottom:1rem;\
@@ -135,7 +121,7 @@ fn topics_html(topics: &[String]) -> String {
 
 /// `name` for local people, `name@host` for remote ones.
 fn person_handle(p: &store::people::DbPerson) -> String {
-    crate::api::posts::handle_of(&p.name, &p.ap_id, p.local)
+    crate::domain::handle_of(&p.name, &p.ap_id, p.local)
 }
 
 #[derive(Deserialize)]

@@ -165,6 +165,6 @@ mod tests {
         for k in [create, plain, delete, unvote] {
             assert_eq!(ordering_key(&k), "post", "{k}");
         }
-        assert_eq!(ordering_key(&json!("not an activity")), "");
+        assert_eq!(ordering_key(&json!({ "type": "Note" })), "");
     }
 }
