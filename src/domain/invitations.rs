@@ -9,7 +9,7 @@ use crate::{
     state::AppState,
     store::{self, communities::DbCommunity, invitations::Invitation, people::DbPerson},
 };
-use activitypub_federation::{config::Data, fetch::object_id::ObjectId};
+use activitypub_federation::config::Data;
 use serde_json::{Value, json};
 
 /// Days an invitation lasts unless the moderator says otherwise, and at most.
@@ -97,7 +97,7 @@ async fn find_or_fetch(data: &Data<AppState>, person: &str) -> AppResult<DbPerso
     }
     drop(conn);
     let url = url::Url::parse(person).map_err(|_| AppError::NotFound("person"))?;
-    ObjectId::<DbPerson>::from(url).dereference(data).await
+    data.federator.resolve_person(data, &url).await
 }
 
 fn random_token() -> String {

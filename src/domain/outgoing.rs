@@ -1,14 +1,20 @@
-//! What a use-case asks federation to tell the world. `domain/` never builds an activity:
-//! it records what happened in its transaction and hands an `Outgoing` to the state's
-//! `Federate` (implemented by `federation::publish`), which stores the activity and queues
-//! its deliveries in the same transaction — so the layers point one way
-//! (http → domain → store; federation → domain) and nothing is lost on a crash.
+//! What a use-case asks of federation: to tell the world (`Outgoing`), or to look
+//! something up elsewhere (a community by handle, a person by URL, the software an
+//! instance runs). `domain/` never builds an activity nor fetches: it records what happened
+//! in its transaction and hands an `Outgoing` to the state's `Federate` (implemented by
+//! `federation::publish`), which stores the activity and queues its deliveries in the same
+//! transaction — so the layers point one way (http → domain → store; federation → domain)
+//! and nothing is lost on a crash.
 
 use crate::{
     error::AppResult,
     state::AppState,
-    store::{communities::DbCommunity, followers::Follower, people::DbPerson, posts::DbPost},
+    store::{
+        communities::DbCommunity, followers::Follower, instances::Software, people::DbPerson,
+        posts::DbPost,
+    },
 };
+use activitypub_federation::config::Data;
 use sqlx::AnyConnection;
 use url::Url;
 
@@ -141,10 +147,19 @@ pub trait Federate: Send + Sync + std::fmt::Debug {
         what: Outgoing<'_>,
     ) -> AppResult<Option<String>>;
 
-    /// Ids of new activities (a Follow's, stored before it is sent).
-    fn new_id(&self, state: &AppState, kind: &str) -> Url {
-        state.new_id(kind)
-    }
+    /// A community by handle (`!name@host`, `name@host`) or URL: ours from the store, a
+    /// remote one from the store or fetched from its server.
+    async fn resolve_community(&self, data: &Data<AppState>, query: &str)
+    -> AppResult<DbCommunity>;
+
+    /// A remote person by actor URL, from the store or fetched.
+    async fn resolve_person(&self, data: &Data<AppState>, id: &Url) -> AppResult<DbPerson>;
+
+    /// The newest posts of a newly found remote community, fetched from its outbox; how many.
+    async fn backfill(&self, data: &Data<AppState>, community: &DbCommunity) -> AppResult<usize>;
+
+    /// What the instance of `actor` runs (its NodeInfo), cached.
+    async fn software_of(&self, state: &AppState, actor: &Url) -> AppResult<Software>;
 }
 
 impl AppState {

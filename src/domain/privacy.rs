@@ -6,7 +6,6 @@
 
 use crate::{
     error::{AppError, AppResult},
-    federation::software,
     state::AppState,
     store::{self, communities::DbCommunity, people::DbPerson},
 };
@@ -117,8 +116,8 @@ pub async fn check_keeps_private(
 async fn check_software(state: &AppState, person: &Url) -> AppResult<()> {
     let domain = store::instances::domain_of(person);
     let accepted = &state.config.federation.private_community_software;
-    match software::of_instance(state, person).await {
-        Ok(sw) if software::is_accepted(&sw, accepted) => Ok(()),
+    match state.federator.software_of(state, person).await {
+        Ok(sw) if is_accepted(&sw, accepted) => Ok(()),
         Ok(sw) => Err(AppError::conflict(
             "cannot_keep_private",
             format!(
@@ -174,4 +173,58 @@ pub async fn members_to_suspend(state: &AppState, community: &DbCommunity) -> Ap
         }
     }
     Ok(suspend)
+}
+
+/// Whether `software` is named by one of `accepted` ("name" or "name>=version").
+pub fn is_accepted(software: &store::instances::Software, accepted: &[String]) -> bool {
+    accepted.iter().any(|rule| {
+        let (name, min) = match rule.split_once(">=") {
+            Some((n, v)) => (n.trim(), Some(v.trim())),
+            None => (rule.trim(), None),
+        };
+        name.eq_ignore_ascii_case(&software.name)
+            && min.is_none_or(|m| version_at_least(&software.version, m))
+    })
+}
+
+/// Compares the leading numbers of two versions: "1.0.0-beta.1" ≥ "0.20", "0.19.20" < "0.20".
+fn version_at_least(version: &str, min: &str) -> bool {
+    let nums = |v: &str| -> Vec<u64> {
+        v.split(|c: char| !c.is_ascii_digit() && c != '.')
+            .next()
+            .unwrap_or_default()
+            .split('.')
+            .map(|n| n.parse().unwrap_or(0))
+            .collect()
+    };
+    let (mut a, mut b) = (nums(version), nums(min));
+    let len = a.len().max(b.len());
+    a.resize(len, 0);
+    b.resize(len, 0);
+    a >= b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::instances::Software;
+
+    fn sw(name: &str, version: &str) -> Software {
+        Software {
+            name: name.into(),
+            version: version.into(),
+            fetched_at: 0,
+        }
+    }
+
+    #[test]
+    fn software_rules() {
+        let rules = vec!["guildhall".to_string(), "lemmy>=0.20".to_string()];
+        assert!(is_accepted(&sw("guildhall", "0.1.0"), &rules));
+        assert!(is_accepted(&sw("lemmy", "1.0.0-beta.1"), &rules));
+        assert!(is_accepted(&sw("lemmy", "0.20.0"), &rules));
+        assert!(!is_accepted(&sw("lemmy", "0.19.20"), &rules));
+        assert!(!is_accepted(&sw("mastodon", "4.3.0"), &rules));
+        assert!(!is_accepted(&sw("lemmy", ""), &rules));
+    }
 }

@@ -6,6 +6,7 @@ pub mod actors;
 pub mod authorized_fetch;
 pub mod client;
 pub mod collections;
+pub mod discovery;
 pub mod inbox;
 pub mod keys;
 pub mod nodeinfo;

@@ -11,9 +11,12 @@ use crate::{
         voting,
     },
     state::AppState,
+    store::{communities::DbCommunity, instances::Software, people::DbPerson},
 };
+use activitypub_federation::{config::Data, fetch::object_id::ObjectId};
 use serde_json::Value;
 use sqlx::AnyConnection;
+use url::Url;
 
 /// The federation layer as the domain sees it.
 #[derive(Debug, Default)]
@@ -196,6 +199,28 @@ impl Federate for Publisher {
             }
         }
     }
+
+    async fn resolve_community(
+        &self,
+        data: &Data<AppState>,
+        query: &str,
+    ) -> AppResult<DbCommunity> {
+        super::discovery::resolve_community(data, query).await
+    }
+
+    async fn resolve_person(&self, data: &Data<AppState>, id: &Url) -> AppResult<DbPerson> {
+        ObjectId::<DbPerson>::from(id.clone())
+            .dereference(data)
+            .await
+    }
+
+    async fn backfill(&self, data: &Data<AppState>, community: &DbCommunity) -> AppResult<usize> {
+        super::discovery::backfill(data, community).await
+    }
+
+    async fn software_of(&self, state: &AppState, actor: &Url) -> AppResult<Software> {
+        super::software::of_instance(state, actor).await
+    }
 }
 
 /// A local person's (or community's) activity about a community: announced by the
@@ -203,8 +228,8 @@ impl Federate for Publisher {
 async fn to_community(
     conn: &mut AnyConnection,
     state: &AppState,
-    signer: &url::Url,
-    community: &crate::store::communities::DbCommunity,
+    signer: &Url,
+    community: &DbCommunity,
     activity: Value,
 ) -> AppResult<Option<String>> {
     send::to_community(conn, state, signer.as_str(), community, &activity, None).await?;
