@@ -29,15 +29,24 @@ pub fn router() -> Router<AppState> {
         .route("/actor/outbox", get(instance_outbox))
 }
 
-/// An `OrderedCollection` with its items inline (Lemmy's shape for these collections).
+/// An `OrderedCollection` (or one page of it, `OrderedCollectionPage`) with its items
+/// inline (Lemmy's shape for these collections).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct OrderedCollection<T: Serialize> {
+pub struct OrderedCollection<T: Serialize> {
     #[serde(rename = "type")]
-    kind: &'static str,
-    id: Url,
-    total_items: i64,
-    ordered_items: Vec<T>,
+    pub kind: &'static str,
+    pub id: Url,
+    /// The thread's first post (FEP-7888 context collections).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributed_to: Option<Url>,
+    pub total_items: i64,
+    pub ordered_items: Vec<T>,
+    /// The whole collection, on a page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<Url>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<Url>,
 }
 
 /// A `Collection` that states its size but lists no members (followers: as Lemmy and
@@ -56,8 +65,11 @@ fn ordered<T: Serialize>(id: Url, items: Vec<T>) -> Response {
     ap_response(&OrderedCollection {
         kind: "OrderedCollection",
         id,
+        attributed_to: None,
         total_items: items.len() as i64,
         ordered_items: items,
+        part_of: None,
+        next: None,
     })
 }
 
@@ -95,27 +107,32 @@ async fn community_outbox(
     let total = store::activities::outbox_count(&mut conn, c.id).await?;
     let rows = store::activities::outbox_page(&mut conn, c.id, q.before, OUTBOX_PAGE).await?;
     let base = state.url(&format!("/c/{}/outbox", c.name));
+    let page_of = |before: i64| {
+        let mut u = base.clone();
+        u.set_query(Some(&format!("before={before}")));
+        u
+    };
     let next = (rows.len() as i64 == OUTBOX_PAGE)
-        .then(|| rows.last().map(|a| format!("{base}?before={}", a.id)))
+        .then(|| rows.last().map(|a| page_of(a.id)))
         .flatten();
     let items: Vec<serde_json::Value> = rows
         .iter()
         .filter_map(|a| serde_json::from_str::<serde_json::Value>(&a.json).ok())
         .map(crate::federation::activities::following::strip_context)
         .collect();
-    let mut body = serde_json::json!({
-        "type": if q.before.is_some() { "OrderedCollectionPage" } else { "OrderedCollection" },
-        "id": match q.before { Some(b) => format!("{base}?before={b}"), None => base.to_string() },
-        "totalItems": total,
-        "orderedItems": items,
-    });
-    if q.before.is_some() {
-        body["partOf"] = serde_json::json!(base);
-    }
-    if let Some(next) = next {
-        body["next"] = serde_json::json!(next);
-    }
-    Ok(ap_response(&body))
+    Ok(ap_response(&OrderedCollection {
+        kind: if q.before.is_some() {
+            "OrderedCollectionPage"
+        } else {
+            "OrderedCollection"
+        },
+        id: q.before.map_or_else(|| base.clone(), page_of),
+        attributed_to: None,
+        total_items: total,
+        ordered_items: items,
+        part_of: q.before.map(|_| base.clone()),
+        next,
+    }))
 }
 
 async fn community_featured(

@@ -2,8 +2,8 @@
 //! JSON (a `Tombstone` with 410 once deleted), the HTML thread page otherwise.
 
 use super::{
-    ap_response, authorized_fetch::check_member_fetch, objects::post::post_json,
-    wants_activity_json,
+    ap_response, authorized_fetch::check_member_fetch, collections::OrderedCollection,
+    objects::post::post_json, wants_activity_json,
 };
 use crate::{error::AppError, state::AppState, store};
 use activitypub_federation::config::Data;
@@ -14,7 +14,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
-use serde_json::json;
+use url::Url;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -57,12 +57,23 @@ async fn post(
     }
     check_fetch(&data, &req, &p).await?;
     if p.is_gone() {
-        let mut res = ap_response(&json!({ "id": p.ap_id, "type": "Tombstone" }));
+        let mut res = ap_response(&Tombstone {
+            id: p.ap_id.clone(),
+            kind: "Tombstone",
+        });
         *res.status_mut() = StatusCode::GONE;
         return Ok(res);
     }
     let mut conn = state.db.pool.acquire().await?;
     Ok(ap_response(&post_json(&mut conn, p).await?))
+}
+
+/// What a deleted post is served as (410).
+#[derive(serde::Serialize)]
+struct Tombstone {
+    id: Url,
+    #[serde(rename = "type")]
+    kind: &'static str,
 }
 
 /// FEP-7888: the thread of a post, as an ordered collection of the post and its replies.
@@ -87,13 +98,17 @@ async fn context(
             .filter(|r| !r.is_gone())
             .map(|r| r.ap_id.to_string()),
     );
-    Ok(ap_response(&json!({
-        "type": "OrderedCollection",
-        "id": format!("{}/context", p.ap_id),
-        "attributedTo": root.ap_id,
-        "totalItems": items.len(),
-        "orderedItems": items,
-    })))
+    let id =
+        Url::parse(&format!("{}/context", p.ap_id)).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(ap_response(&OrderedCollection {
+        kind: "OrderedCollection",
+        id,
+        attributed_to: Some(root.ap_id),
+        total_items: items.len() as i64,
+        ordered_items: items,
+        part_of: None,
+        next: None,
+    }))
 }
 
 /// An activity we emitted, at its id (Mastodon dereferences an announced Create by id).

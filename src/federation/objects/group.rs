@@ -79,8 +79,36 @@ pub struct Group {
     /// Guildhall: how the community is led — `model` (hierarchical, shared, rotational),
     /// the rotation's `roster` and `termEndsAt`, who `facilitators` are now. Other
     /// software ignores it.
+    #[serde(
+        default,
+        deserialize_with = "lenient_leadership",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub leadership: Option<Leadership>,
+}
+
+/// A peer's `leadership` we cannot read is left out, not a reason to refuse its Group.
+fn lenient_leadership<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Leadership>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
+}
+
+/// Guildhall's `leadership` of a Group: how it is led and by whom now.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Leadership {
+    /// `hierarchical`, `shared` or `rotational`.
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub facilitators: Vec<String>,
+    /// Rotational: who takes the facilitator role, in turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub leadership: Option<serde_json::Value>,
+    pub roster: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_ends_at: Option<DateTime<Utc>>,
 }
 
 #[async_trait::async_trait]
@@ -226,11 +254,13 @@ pub async fn local_group_json(
         .into_iter()
         .map(|h| h.ap_id)
         .collect();
-    let mut leadership = serde_json::json!({ "model": lead.model, "facilitators": facilitators });
-    if lead.model == "rotational" {
-        leadership["roster"] = serde_json::json!(roster);
-        leadership["termEndsAt"] = serde_json::json!(lead.term_ends_at.map(time_of));
-    }
+    let rotational = lead.model == "rotational";
+    let leadership = Leadership {
+        term_ends_at: lead.term_ends_at.filter(|_| rotational).map(time_of),
+        model: lead.model,
+        facilitators,
+        roster: rotational.then_some(roster),
+    };
     let mut group = group_json(state, c, &topics);
     group.leadership = Some(leadership);
     Ok(group)
