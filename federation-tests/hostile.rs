@@ -924,21 +924,34 @@ async fn an_unfetchable_actor_is_asked_for_once() {
     let alpha = TestServer::start_named("alpha.test", "", "").await;
     let evil = start_evil().await;
     let ghost = evil.actor("ghost"); // evil answers 404 for it
-    for n in 0..8 {
-        let like = json!({ "id": format!("{}/likes/{n}", evil.base), "type": "Like",
-                           "actor": ghost, "object": format!("{}/post/x", alpha.base_url) })
-        .to_string();
-        let (status, _) = post_signed(
-            &alpha,
-            "/inbox",
-            like.as_bytes(),
-            &format!("{ghost}#main-key"),
-            &evil.key,
-            SystemTime::now(),
-            none(),
-        )
-        .await;
-        assert_eq!(status, 401, "activity {n}");
+    let like = |n: usize| {
+        json!({ "id": format!("{}/likes/{n}", evil.base), "type": "Like",
+                "actor": ghost, "object": format!("{}/post/x", alpha.base_url) })
+        .to_string()
+    };
+    let send = |body: String| {
+        let (alpha, evil, ghost) = (&alpha, &evil, &ghost);
+        async move {
+            let key_id = format!("{ghost}#main-key");
+            let now = SystemTime::now();
+            post_signed(
+                alpha,
+                "/inbox",
+                body.as_bytes(),
+                &key_id,
+                &evil.key,
+                now,
+                none(),
+            )
+            .await
+            .0
+        }
+    };
+    // Eight at once (one fetch, the others wait for it), then eight one after another.
+    let at_once = futures::future::join_all((0..8).map(|n| send(like(n)))).await;
+    assert_eq!(at_once, vec![401; 8]);
+    for n in 8..16 {
+        assert_eq!(send(like(n)).await, 401, "activity {n}");
     }
     let asked = evil
         .fetched

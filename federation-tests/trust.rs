@@ -499,3 +499,164 @@ async fn any_kind_of_actor_follows_a_community() {
     );
     assert_eq!(followers(&alice, "woodwork").await, before + 2);
 }
+
+/// Every way a remote post gets stored meets the admission rules: a post fetched on the way
+/// (the object of a vote) is not stored when its author is banned or it is not addressed to
+/// the public. A relay cannot restore a post outside its community, nor speak for another
+/// community's own role changes. An Update is cleaned like a new post and refused on a
+/// removed one.
+#[tokio::test]
+async fn side_paths_and_relays_meet_the_same_rules() {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let remote = start_remote(std::time::Duration::ZERO).await;
+    let alice = User::create(&alpha, "alice").await;
+    let carol = User::create(&alpha, "carol").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let woodwork = format!("{}/c/woodwork", alpha.base_url);
+    let public = "https://www.w3.org/ns/activitystreams#Public";
+    let person = |n: usize| format!("{}/users/{n}", remote.base);
+    let titles = || async {
+        let feed = alice.get("/communities/woodwork/posts").await;
+        feed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["title"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    let page = |path: &str, author: usize, to: Value| {
+        let id = format!("{}{path}", remote.base);
+        let p = json!({ "id": id, "type": "Page", "attributedTo": person(author),
+                        "name": path, "content": "<p>x</p>", "to": to, "audience": woodwork });
+        remote.serve(path, p.clone(), std::time::Duration::ZERO, 0);
+        p
+    };
+    let like = |n: usize, object: &Value| {
+        json!({ "id": format!("{}/likes/{n}", remote.base), "type": "Like",
+                "actor": person(14), "object": object["id"] })
+    };
+
+    // 1. Banned author: known (a follower), then banned by alice.
+    remote.follow(&alpha, &woodwork, 13).await;
+    let (s, _) = alice
+        .call(
+            reqwest::Method::POST,
+            "/communities/woodwork/bans",
+            Some(json!({ "person": person(13) })),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let banned = page("/posts/by-banned", 13, json!([public, woodwork]));
+    let status = remote.send(&alpha, &person(14), like(1, &banned)).await;
+    assert_eq!(
+        status, 403,
+        "the vote's object is refused where it would be stored"
+    );
+    // 2. Followers-only, addressed to our (public) community.
+    let hidden = page(
+        "/posts/hidden",
+        15,
+        json!([format!("{}/followers", person(15)), woodwork]),
+    );
+    let status = remote.send(&alpha, &person(14), like(2, &hidden)).await;
+    assert_eq!(status, 403);
+    assert_eq!(titles().await, Vec::<String>::new(), "neither was stored");
+
+    // 3. A post of woodwork deleted by its author; another group cannot restore it.
+    let (group, _) = followed_group(&remote, &carol).await;
+    let kept = page("/posts/kept", 16, json!([public, woodwork]));
+    let create = json!({ "id": format!("{}/creates/16", remote.base), "type": "Create",
+                         "actor": person(16), "to": [public, woodwork], "object": kept });
+    assert_eq!(remote.send(&alpha, &person(16), create).await, 202);
+    assert_eq!(titles().await, ["/posts/kept"]);
+    let delete = json!({ "id": format!("{}/deletes/16", remote.base), "type": "Delete",
+                         "actor": person(16), "to": [public], "object": kept["id"] });
+    assert_eq!(remote.send(&alpha, &person(16), delete.clone()).await, 202);
+    assert_eq!(titles().await, Vec::<String>::new());
+    let undo = json!({ "id": format!("{}/undos/16", remote.base), "type": "Undo",
+                       "actor": person(16), "object": delete });
+    assert_eq!(
+        remote
+            .send(&alpha, &group, announce(&group, 20, undo))
+            .await,
+        403
+    );
+    assert_eq!(titles().await, Vec::<String>::new(), "still deleted");
+
+    // 4. Another group relays "the community's own" Add of carol to its facilitators.
+    let (other, other_handle) = {
+        let other = format!("{}/groups/other", remote.base);
+        remote.serve(
+            "/groups/other",
+            json!({ "type": "Group", "id": other, "preferredUsername": "other",
+                    "inbox": format!("{other}/inbox"),
+                    "publicKey": { "id": format!("{other}#main-key"), "owner": other,
+                                   "publicKeyPem": remote.public_pem } }),
+            std::time::Duration::ZERO,
+            0,
+        );
+        let found = carol.get(&format!("/resolve?q={other}")).await;
+        (
+            other,
+            found["handle"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches('!')
+                .to_string(),
+        )
+    };
+    let add = json!({ "id": format!("{}/adds/1", remote.base), "type": "Add", "actor": other,
+                      "object": format!("{}/u/carol", alpha.base_url),
+                      "target": format!("{other}/facilitators"), "audience": other });
+    let status = remote
+        .send(&alpha, &group, announce(&group, 21, add.clone()))
+        .await;
+    assert!((200..300).contains(&status), "{status}");
+    let roles = carol
+        .get(&format!("/communities/{other_handle}/roles"))
+        .await;
+    assert!(!roles.to_string().contains("/u/carol"), "{roles}");
+    // Sent by the community itself, it counts (the rule is the relay's, not the Add's).
+    let status = remote.send(&alpha, &other, add).await;
+    assert!((200..300).contains(&status), "{status}");
+    let roles = carol
+        .get(&format!("/communities/{other_handle}/roles"))
+        .await;
+    assert!(roles.to_string().contains("/u/carol"), "{roles}");
+
+    // 5. An Update's title is cleaned like a new post's; a removed post takes no Update.
+    let post17 = page("/posts/edited", 17, json!([public, woodwork]));
+    let create = json!({ "id": format!("{}/creates/17", remote.base), "type": "Create",
+                         "actor": person(17), "to": [public, woodwork], "object": post17 });
+    assert_eq!(remote.send(&alpha, &person(17), create).await, 202);
+    let mut edited = post17.clone();
+    edited["name"] = json!("Hook\u{202E}efink\u{200B}");
+    let update = |n: usize, object: &Value| {
+        json!({ "id": format!("{}/updates/{n}", remote.base), "type": "Update",
+                "actor": person(17), "to": [public, woodwork], "object": object })
+    };
+    assert_eq!(
+        remote.send(&alpha, &person(17), update(1, &edited)).await,
+        202
+    );
+    assert_eq!(titles().await, ["Hookefink"]);
+    let id = alice.get("/communities/woodwork/posts").await["items"][0]["id"].clone();
+    let (s, _) = alice
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/posts/{id}"),
+            Some(json!({ "reason": "spam" })),
+        )
+        .await;
+    assert_eq!(s, 204);
+    edited["name"] = json!("Back again");
+    assert_eq!(
+        remote.send(&alpha, &person(17), update(2, &edited)).await,
+        403
+    );
+}

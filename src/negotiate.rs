@@ -3,14 +3,16 @@
 //! `Vary: Accept` on both. The one place that knows both sides, so that neither layer
 //! reaches into the other.
 
-use crate::{error::AppError, federation, state::AppState, web};
-use axum::{
-    Router,
-    extract::{Path, Query, State},
-    http::HeaderMap,
-    response::Response,
-    routing::get,
+use crate::{
+    error::AppError,
+    federation,
+    state::AppState,
+    web::{
+        self,
+        extract::{WebPath, WebQuery},
+    },
 };
+use axum::{Router, extract::State, http::HeaderMap, response::Response, routing::get};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -25,9 +27,9 @@ struct PageQuery {
 
 async fn community(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    WebPath(name): WebPath<String>,
     headers: HeaderMap,
-    Query(q): Query<PageQuery>,
+    WebQuery(q): WebQuery<PageQuery>,
 ) -> Result<Response, AppError> {
     let res = if federation::wants_activity_json(&headers) {
         federation::actors::community(&state, &name).await?
@@ -40,7 +42,7 @@ async fn community(
 
 async fn person(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    WebPath(name): WebPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let res = if federation::wants_activity_json(&headers) {

@@ -124,6 +124,21 @@ pub async fn check_may_reply(
     super::membership::check_newcomer_link(conn, community, author.id, has_links).await
 }
 
+/// Who may edit a post or reply: its author, while it is neither deleted nor removed. The
+/// one rule for the API, the pages and the inbox.
+pub fn check_may_edit(post: &DbPost, editor: &DbPerson) -> AppResult<()> {
+    if post.author_id != editor.id {
+        return Err(AppError::forbidden(
+            "not_author",
+            "only the author can edit",
+        ));
+    }
+    if post.is_gone() {
+        return Err(AppError::forbidden("gone", "cannot edit something deleted"));
+    }
+    Ok(())
+}
+
 /// Creates a post by `author` in `community` and federates it.
 pub async fn create_post(
     state: &AppState,
@@ -237,15 +252,7 @@ pub async fn edit(
     post: &DbPost,
     input: EditInput,
 ) -> AppResult<DbPost> {
-    if post.author_id != actor.id {
-        return Err(AppError::forbidden(
-            "not_author",
-            "only the author can edit",
-        ));
-    }
-    if post.is_gone() {
-        return Err(AppError::forbidden("gone", "cannot edit something deleted"));
-    }
+    check_may_edit(post, actor)?;
     validate::text("body", &input.body, BODY_MAX, post.root_id.is_some())?;
     if let Some(t) = &input.title {
         validate::text("title", t, TITLE_MAX, true)?;

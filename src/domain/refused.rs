@@ -81,7 +81,7 @@ struct Claimed {
 }
 
 /// A string, or the `id` of an object, or the first of an array; clipped, control
-/// characters (NUL included, which PostgreSQL refuses) dropped.
+/// characters (NUL included, which PostgreSQL refuses) and hidden ones dropped.
 fn text_of(v: Option<&serde_json::Value>, max: usize) -> Option<String> {
     let s = match v? {
         serde_json::Value::String(s) => s.as_str(),
@@ -89,7 +89,8 @@ fn text_of(v: Option<&serde_json::Value>, max: usize) -> Option<String> {
         serde_json::Value::Array(a) => return text_of(a.first(), max),
         _ => return None,
     };
-    let clean: String = s.chars().filter(|c| !c.is_control()).take(max).collect();
+    // Hidden and reordering characters too (bidi overrides, zero-width): shown to admins.
+    let clean = super::validate::safe_name(s, max);
     (!clean.is_empty()).then_some(clean)
 }
 
@@ -118,7 +119,9 @@ pub fn record(state: &AppState, body: &[u8], e: &AppError) {
     if !state.refused.admit(&domain, code) {
         return;
     }
-    let reason: String = e.to_string().chars().take(500).collect();
+    // The message may quote the sender's text (serde's "unknown variant `…`"): no control
+    // characters (terminal escapes for the CLI), bidi overrides or invisible ones.
+    let reason = super::validate::safe_name(&e.to_string(), 500);
     let status = i64::from(e.status().as_u16());
     let state = state.clone();
     tokio::spawn(async move {
@@ -187,6 +190,12 @@ mod tests {
         );
         let types = serde_json::json!(["Create", "Note"]);
         assert_eq!(text_of(Some(&types), 64).as_deref(), Some("Create"));
+        // A terminal escape (for the CLI) and a right-to-left override (for the page).
+        let hostile = serde_json::json!("Cre\u{1b}[31mate\u{202E}txeN");
+        assert_eq!(
+            text_of(Some(&hostile), 64).as_deref(),
+            Some("Cre[31matetxeN")
+        );
         assert_eq!(
             domain_of(Some("https://Peer.Example:8443/u/x"), None),
             "peer.example:8443"

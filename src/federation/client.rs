@@ -346,12 +346,38 @@ mod tests {
     }
 }
 
-/// Actors that could not be fetched a moment ago (a 404, a dead host, an unusable
-/// document): asked again only after `TTL`, so that N activities naming such an actor cost
-/// one fetch, not N. Bounded: when full, expired entries go, and then all of them.
+/// Actors that could not be fetched a moment ago (a 404 or 410, an unusable document):
+/// asked again only after `TTL`, so that N activities naming such an actor cost one fetch,
+/// not N; and one fetch at a time per actor (`one_at_a_time`), so that N at once cost one
+/// too. Bounded: when full, expired entries go, then the oldest half.
 #[derive(Debug, Default)]
 pub struct RecentMisses {
     map: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    fetching:
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Held while an actor is fetched (`RecentMisses::one_at_a_time`).
+pub struct Fetching<'a> {
+    misses: &'a RecentMisses,
+    key: String,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for Fetching<'_> {
+    fn drop(&mut self) {
+        let mut f = self
+            .misses
+            .fetching
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // The last one out takes the entry away (the map holds one reference, we another).
+        if f.get(&self.key)
+            .is_some_and(|m| std::sync::Arc::strong_count(m) <= 2)
+        {
+            f.remove(&self.key);
+        }
+    }
 }
 
 impl RecentMisses {
@@ -371,10 +397,26 @@ impl RecentMisses {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= Self::MAX {
             map.retain(|_, at| at.elapsed() < Self::TTL);
-            if map.len() >= Self::MAX {
-                map.clear();
-            }
+        }
+        if map.len() >= Self::MAX {
+            let mut ages: Vec<std::time::Instant> = map.values().copied().collect();
+            ages.sort_unstable();
+            let cut = ages[ages.len() / 2];
+            map.retain(|_, at| *at > cut);
         }
         map.insert(url.to_string(), std::time::Instant::now());
+    }
+
+    /// Waits until no other task is fetching `url`, and holds it while this one does.
+    pub async fn one_at_a_time(&self, url: &Url) -> Fetching<'_> {
+        let lock = {
+            let mut f = self.fetching.lock().unwrap_or_else(|e| e.into_inner());
+            f.entry(url.to_string()).or_default().clone()
+        };
+        Fetching {
+            misses: self,
+            key: url.to_string(),
+            _guard: lock.lock_owned().await,
+        }
     }
 }

@@ -202,8 +202,9 @@ impl Receive for AnnounceActivity {
         }
         let outcome = receive_activity(inner, group, data).await;
         tracing::debug!(inner = %inner_id, ?outcome, "announce: relayed activity handled");
-        if outcome.is_err() {
-            // Let a later copy try again.
+        if !matches!(outcome, Ok(Outcome::Done | Outcome::Queued)) {
+            // Let a later copy try again: a copy that was refused or ignored here (not a
+            // relay's to make, say) must not stand in for the real one.
             let mut conn = data.db.write_conn().await?;
             store::activities::forget_received(&mut conn, inner_id.as_str()).await?;
         }

@@ -214,8 +214,11 @@ async fn apply(
     let moderator = match &ctx.actor {
         ActorRef::Person(p) => p,
         // The community itself: a rotation passing the facilitator role on (its own
-        // signature vouches for it; moderators are only changed by people).
-        ActorRef::Group(g) if g.id == community.id && role != "moderator" => {
+        // signature vouches for it — sent by it, or relayed by it; never by another
+        // group's relay; moderators are only changed by people).
+        ActorRef::Group(g)
+            if g.id == community.id && role != "moderator" && ctx.vouches_for(community) =>
+        {
             return apply_by_community(&activity, &ctx, community, role).await;
         }
         ActorRef::Group(_) => return Ok(Outcome::Ignored),

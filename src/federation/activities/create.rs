@@ -6,7 +6,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    federation::objects::post::{PostObject, is_public, post_json, value_id},
+    federation::objects::post::{PostObject, post_json, value_id},
     state::AppState,
     store::{
         self,
@@ -132,95 +132,34 @@ async fn receive(activity: CreateOrUpdate, ctx: Ctx<'_>) -> Result<Outcome, AppE
         ));
     }
     DbPost::verify(&post_obj, &author.ap_id, data).await?;
-    // Addressing is honoured for posts and replies alike: what is not addressed to the
-    // public (a direct message that mentions a group or answers a post, a followers-only
-    // reply) is not a post and is not stored, shown or relayed; a post or reply for a
-    // private community's members is addressed to them, not to the public.
-    if !is_public(&post_obj.addresses()) && !for_private_community(&post_obj, data).await? {
-        tracing::info!(object = %post_obj.id.inner(), "not addressed to the public: not stored as a post");
-        return Ok(Outcome::Ignored);
-    }
+    let object_url = post_obj.id.inner().clone();
     let existing = {
         let mut conn = data.db.pool.acquire().await?;
         store::posts::find_by_ap_id(&mut conn, post_obj.id.inner().as_str()).await?
     };
     let post = match existing {
         Some(post) if is_update => {
-            if post.author_id != author.id {
-                return Err(AppError::forbidden(
-                    "not_author",
-                    "only the author can edit",
-                ));
-            }
+            crate::domain::posts::check_may_edit(&post, author)?;
             apply_update(&post, &post_obj, data).await?
         }
         Some(_) => return Ok(Outcome::Ignored), // a Create we already have
-        None => {
-            check_may_post(&post_obj, author, data).await?;
-            DbPost::from_json(post_obj, data).await?
-        }
+        // Addressing and the admission rules are checked where every remote post is
+        // stored (`objects::post::admit`); what is not addressed to the public is not a post.
+        None => match DbPost::from_json(post_obj, data).await {
+            Ok(post) => post,
+            Err(AppError::Forbidden { code, .. })
+                if code == crate::federation::objects::post::NOT_PUBLIC =>
+            {
+                tracing::info!(object = %object_url, "not addressed to the public: not stored as a post");
+                return Ok(Outcome::Ignored);
+            }
+            Err(e) => return Err(e),
+        },
     };
     if !ctx.is_direct() {
         return Ok(Outcome::Done);
     }
     relay_if_local(ctx.raw, &post, data).await
-}
-
-/// Whether a non-public post is addressed to a private community we know.
-async fn for_private_community(obj: &PostObject, data: &Data<AppState>) -> Result<bool, AppError> {
-    let mut conn = data.db.pool.acquire().await?;
-    let addresses = obj.audience.iter().map(|a| a.to_string());
-    for address in addresses
-        .chain(obj.addresses())
-        .take(crate::federation::objects::post::MAX_ADDRESSES)
-    {
-        // The community, or its followers (its members), as Lemmy 1.0 and we address them.
-        let community = address.strip_suffix("/followers").unwrap_or(&address);
-        if let Some(c) = store::communities::find_by_ap_id(&mut conn, community).await?
-            && c.members_only
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// A remote post or reply meets the same admission rule as a local one
-/// (`domain::posts::check_may_post` / `check_may_reply`): for a reply, that of its parent's
-/// community (an unknown parent is fetched first, from its origin); for a post, that of
-/// every community it is addressed to that we know.
-async fn check_may_post(
-    obj: &PostObject,
-    author: &DbPerson,
-    data: &Data<AppState>,
-) -> Result<(), AppError> {
-    let links =
-        obj.link().is_some() || crate::domain::membership::has_outside_link(&obj.content_html());
-    if let Some(parent) = &obj.in_reply_to {
-        let known = {
-            let mut conn = data.db.pool.acquire().await?;
-            store::posts::find_by_ap_id(&mut conn, parent.as_str()).await?
-        };
-        let p = match known {
-            Some(p) => p,
-            None => {
-                ObjectId::<DbPost>::from(parent.clone())
-                    .dereference(data)
-                    .await?
-            }
-        };
-        let mut conn = data.db.pool.acquire().await?;
-        let c = store::communities::find_by_id(&mut conn, p.community_id).await?;
-        return crate::domain::posts::check_may_reply(&mut conn, &c, &p, author, links).await;
-    }
-    let mut conn = data.db.pool.acquire().await?;
-    let addresses = obj.addresses().into_iter().chain(obj.mentions());
-    for address in addresses.take(crate::federation::objects::post::MAX_ADDRESSES) {
-        if let Some(c) = store::communities::find_by_ap_id(&mut conn, &address).await? {
-            crate::domain::posts::check_may_post(&mut conn, &c, author, links).await?;
-        }
-    }
-    Ok(())
 }
 
 async fn apply_update(
@@ -229,11 +168,13 @@ async fn apply_update(
     data: &Data<AppState>,
 ) -> Result<DbPost, AppError> {
     let content = obj.content_html();
-    let title = if post.root_id.is_none() {
-        obj.name.clone().filter(|n| !n.trim().is_empty())
-    } else {
-        None
-    };
+    // The same cleaning as a new post's title (`objects::post::store_one`).
+    let title = obj
+        .name
+        .as_deref()
+        .filter(|_| post.root_id.is_none())
+        .map(|n| crate::domain::validate::safe_name(n, crate::domain::posts::TITLE_MAX))
+        .filter(|n| !n.is_empty());
     let mut conn = data.db.write_conn().await?;
     store::posts::update_content(
         &mut conn,

@@ -10,7 +10,10 @@ use crate::{
     state::AppState,
     store::{self, communities::DbCommunity, people::DbPerson, posts::DbPost},
 };
-use activitypub_federation::fetch::{fetch_object_http, object_id::ObjectId};
+use activitypub_federation::{
+    config::Data,
+    fetch::{fetch_object_http, object_id::ObjectId},
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::AnyConnection;
@@ -93,26 +96,24 @@ pub async fn apply(delete: Delete, ctx: Ctx<'_>, gone: bool) -> Result<Outcome, 
         return Ok(Outcome::Ignored); // account deletion: not handled yet
     }
     let data = ctx.data;
-    // Relayed from another host than the relaying group's, a deletion counts only when the
-    // object's origin no longer serves it.
+    let (post, community) = {
+        let mut conn = data.db.pool.acquire().await?;
+        let Some(post) = store::posts::find_by_ap_id(&mut conn, delete.object.as_str()).await?
+        else {
+            return Ok(Outcome::Ignored);
+        };
+        let community = store::communities::find_by_id(&mut conn, post.community_id).await?;
+        (post, community)
+    };
+    // A community relays the deletions (and restorations) of its own content only.
+    ctx.check_inside(&community)?;
     if let Some(group) = ctx.relayed_by
-        && gone
         && super::same_origin(&delete.id, &group.ap_id).is_err()
-        && fetch_object_http::<AppState, Value>(&delete.object, data)
-            .await
-            .is_ok()
+        && !confirmed_at_origin(&delete.object, gone, data).await
     {
         return Ok(Outcome::Ignored);
     }
     let mut tx = data.db.begin().await?;
-    let Some(post) = store::posts::find_by_ap_id(&mut tx, delete.object.as_str()).await? else {
-        return Ok(Outcome::Ignored);
-    };
-    let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
-    if post.local && !ctx.is_direct() && post.author_id != person.id && community.local {
-        // Our own content is only removed by our own moderators or its author.
-        return Ok(Outcome::Ignored);
-    }
     let Some(removed) = authority(&mut tx, person, &post, &community, &ctx).await? else {
         return Err(AppError::forbidden(
             "not_allowed",
@@ -142,6 +143,20 @@ pub async fn apply(delete: Delete, ctx: Ctx<'_>, gone: bool) -> Result<Outcome, 
     send::wake(data);
     tracing::info!(post = %post.ap_id, by = %person.ap_id, removed, gone, "delete applied");
     Ok(Outcome::Done)
+}
+
+/// Relayed from another host than the relaying group's, a deletion counts only when the
+/// object's origin says it is gone (404, 410), a restoration only when the origin serves it
+/// again; a timeout or a 5xx confirms nothing.
+async fn confirmed_at_origin(object: &Url, gone: bool, data: &Data<AppState>) -> bool {
+    use activitypub_federation::error::Error as F;
+    match fetch_object_http::<AppState, Value>(object, data).await {
+        Err(F::NotFound | F::ObjectDeleted(_)) => gone,
+        Ok(served) => {
+            !gone && served.object.get("id").and_then(Value::as_str) == Some(object.as_str())
+        }
+        Err(_) => false,
+    }
 }
 
 /// Federates a local person's deletion (or a local moderator's removal, with `reason`).

@@ -115,7 +115,6 @@ impl Receive for AnswerFollow {
 /// A remote person follows one of our communities: recorded and accepted at once.
 async fn receive_follow(follow: Follow, ctx: Ctx<'_>) -> Result<Outcome, AppError> {
     let data = ctx.data;
-    let person = &follower_identity(&ctx.actor, data, true).await?;
     let follow_id = &follow.id;
     let community = {
         let mut conn = data.db.pool.acquire().await?;
@@ -124,6 +123,7 @@ async fn receive_follow(follow: Follow, ctx: Ctx<'_>) -> Result<Outcome, AppErro
     let Some(community) = community.filter(|c| c.local) else {
         return Ok(Outcome::Ignored); // following a person, someone else's, or unknown
     };
+    let person = &follower_identity(&ctx.actor, data, true).await?;
     // An invitation lets someone into a private community only from software that keeps
     // its posts private (asked before the write transaction: it may fetch NodeInfo).
     let keeps_private = privacy::check_keeps_private(data, &community, &person.ap_id, person.local)
@@ -214,8 +214,31 @@ async fn follower_identity(
             "our own communities follow nobody here",
         ));
     }
-    Ok(store::people::upsert(
-        &mut conn,
+    Ok(write_follower_row(&mut conn, group).await?)
+}
+
+/// A Group refetched (its key rotated, its inbox moved): its follower row, if it has one,
+/// follows, so that the Accept and the announces keep reaching it.
+pub async fn refresh_follower_row(
+    conn: &mut AnyConnection,
+    group: &DbCommunity,
+) -> Result<(), AppError> {
+    if !group.local
+        && store::people::find_by_ap_id(conn, group.ap_id.as_str())
+            .await?
+            .is_some()
+    {
+        write_follower_row(conn, group).await?;
+    }
+    Ok(())
+}
+
+async fn write_follower_row(
+    conn: &mut AnyConnection,
+    group: &DbCommunity,
+) -> Result<DbPerson, sqlx::Error> {
+    store::people::upsert(
+        conn,
         &store::people::NewPerson {
             ap_id: group.ap_id.as_str(),
             name: &group.name,
@@ -232,7 +255,7 @@ async fn follower_identity(
             actor_type: "Group",
         },
     )
-    .await?)
+    .await
 }
 
 /// A moderator's answer to a remote person's pending Follow of a local community: an

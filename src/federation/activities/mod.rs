@@ -86,47 +86,71 @@ pub async fn find_or_fetch_actor(
     refresh: bool,
 ) -> Result<ActorRef, AppError> {
     if !refresh || data.is_local_url(id) {
-        // Groups first: a remote Group that follows one of our communities also has a
-        // person row (`following::follower_identity`), which does not make it a person.
-        let mut conn = data.db.pool.acquire().await?;
-        if let Some(g) = store::communities::find_by_ap_id(&mut conn, id.as_str()).await? {
-            return Ok(ActorRef::Group(g));
-        }
-        if let Some(p) = store::people::find_by_ap_id(&mut conn, id.as_str()).await? {
-            return Ok(ActorRef::Person(p));
+        if let Some(known) = stored_actor(id, data).await? {
+            return Ok(known);
         }
         if data.is_local_url(id) {
             return Err(AppError::NotFound("actor"));
         }
     }
-    if !refresh && data.actor_misses.is_recent(id) {
-        return Err(AppError::Remote(format!(
-            "{id} could not be fetched a moment ago"
-        )));
+    // One fetch at a time per actor: requests naming it at once wait for that one and then
+    // find it stored, or remembered as a miss.
+    let _one = data.actor_misses.one_at_a_time(id).await;
+    if !refresh {
+        if let Some(known) = stored_actor(id, data).await? {
+            return Ok(known);
+        }
+        if data.actor_misses.is_recent(id) {
+            return Err(AppError::Remote(format!(
+                "{id} could not be fetched a moment ago"
+            )));
+        }
     }
-    let fetched = fetch_actor(id, data).await;
-    // What the other side answered (or failed to), not our own trouble (a busy store).
-    let theirs = match &fetched {
-        Err(AppError::BadRequest { code, .. }) => *code != "fetch_budget",
-        Err(e) => matches!(e, AppError::Remote(_) | AppError::NotFound(_)),
-        Ok(_) => false,
-    };
-    if theirs && !refresh {
-        data.actor_misses.record(id);
+    match fetch_actor(id, data).await {
+        Ok(actor) => Ok(actor),
+        Err((e, definitive)) => {
+            if definitive && !refresh {
+                data.actor_misses.record(id);
+            }
+            Err(e)
+        }
     }
-    fetched
 }
 
-async fn fetch_actor(id: &Url, data: &Data<AppState>) -> Result<ActorRef, AppError> {
-    let fetched = fetch_object_http::<AppState, Value>(id, data).await?;
+/// An actor we have. Groups first: a remote Group that follows one of our communities also
+/// has a person row (`following::follower_identity`), which does not make it a person.
+async fn stored_actor(id: &Url, data: &Data<AppState>) -> Result<Option<ActorRef>, AppError> {
+    let mut conn = data.db.pool.acquire().await?;
+    if let Some(g) = store::communities::find_by_ap_id(&mut conn, id.as_str()).await? {
+        return Ok(Some(ActorRef::Group(g)));
+    }
+    Ok(store::people::find_by_ap_id(&mut conn, id.as_str())
+        .await?
+        .map(ActorRef::Person))
+}
+
+/// Fetches and stores an actor; on failure, whether the answer was definitive (a 404 or
+/// 410, a document that is not a usable actor) rather than a passing trouble (a timeout, a
+/// refused connection, our fetch budget, our own store), which is not remembered.
+async fn fetch_actor(id: &Url, data: &Data<AppState>) -> Result<ActorRef, (AppError, bool)> {
+    use activitypub_federation::error::Error as F;
+    let fetched = match fetch_object_http::<AppState, Value>(id, data).await {
+        Ok(f) => f,
+        Err(e) => {
+            let passing = matches!(e, F::Reqwest(_) | F::ReqwestMiddleware(_) | F::RequestLimit);
+            return Err((e.into(), !passing));
+        }
+    };
     let json = fetched.object;
     // The document must be the actor we asked for, not another one of the same host.
     if json.get("id").and_then(Value::as_str) != Some(id.as_str()) {
-        return Err(AppError::Remote(format!(
-            "{id} answered with another actor"
-        )));
+        let e = AppError::Remote(format!("{id} answered with another actor"));
+        return Err((e, true));
     }
-    actor_from_json(json, id, data).await
+    actor_from_json(json, id, data).await.map_err(|e| {
+        let ours = matches!(e, AppError::Internal(_) | AppError::Busy);
+        (e, !ours)
+    })
 }
 
 /// Stores an actor document fetched from `id`: a Group as a community, anything else
@@ -140,7 +164,10 @@ async fn actor_from_json(
         let group: Group = serde_json::from_value(json)
             .map_err(|e| AppError::Remote(format!("unusable Group at {id}: {e}")))?;
         DbCommunity::verify(&group, id, data).await?;
-        Ok(ActorRef::Group(DbCommunity::from_json(group, data).await?))
+        let group = DbCommunity::from_json(group, data).await?;
+        let mut conn = data.db.write_conn().await?;
+        following::refresh_follower_row(&mut conn, &group).await?;
+        Ok(ActorRef::Group(group))
     } else {
         let person: Person = serde_json::from_value(json)
             .map_err(|e| AppError::Remote(format!("unusable actor at {id}: {e}")))?;
@@ -273,13 +300,7 @@ impl Object for ActorRef {
     }
 
     async fn read_from_id(id: Url, data: &Data<AppState>) -> Result<Option<Self>, AppError> {
-        let mut conn = data.db.pool.acquire().await?;
-        if let Some(g) = store::communities::find_by_ap_id(&mut conn, id.as_str()).await? {
-            return Ok(Some(ActorRef::Group(g)));
-        }
-        Ok(store::people::find_by_ap_id(&mut conn, id.as_str())
-            .await?
-            .map(ActorRef::Person))
+        stored_actor(&id, data).await
     }
 
     async fn into_json(self, data: &Data<AppState>) -> Result<Value, AppError> {

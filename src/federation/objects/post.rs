@@ -423,6 +423,39 @@ async fn ancestors(parent_id: &Url, data: &Data<AppState>) -> Result<DbPost, App
     known.ok_or(AppError::NotFound("post"))
 }
 
+/// Refused as a post: what is not addressed to the public, unless its community is private
+/// (its content is addressed to its members); the inbox answers it `ignored`.
+pub const NOT_PUBLIC: &str = "not_public";
+
+/// Every way a remote post or reply gets stored — its Create, a Create naming it by URL, a
+/// reply's fetched ancestors, a voted or announced object fetched on the way — meets the
+/// same rules as one written here: addressing (what is not addressed to the public is not
+/// a post, except in a private community, whose content is addressed to its members), then
+/// `domain::posts::check_may_post` / `check_may_reply` in the community it is stored in.
+async fn admit(
+    json: &PostObject,
+    parent: Option<&DbPost>,
+    community: &DbCommunity,
+    author: &DbPerson,
+    content_html: &str,
+    data: &Data<AppState>,
+) -> Result<(), AppError> {
+    if !is_public(&json.addresses()) && !community.members_only {
+        return Err(AppError::forbidden(
+            NOT_PUBLIC,
+            "not addressed to the public: not a post",
+        ));
+    }
+    let links = json.link().is_some() || crate::domain::membership::has_outside_link(content_html);
+    let mut conn = data.db.pool.acquire().await?;
+    match parent {
+        Some(p) => {
+            crate::domain::posts::check_may_reply(&mut conn, community, p, author, links).await
+        }
+        None => crate::domain::posts::check_may_post(&mut conn, community, author, links).await,
+    }
+}
+
 /// Stores one verified remote post or reply whose parent (if any) is already stored.
 async fn store_one(
     json: PostObject,
@@ -432,9 +465,6 @@ async fn store_one(
     let author: DbPerson = ObjectId::<DbPerson>::from(json.attributed_to.clone())
         .dereference(data)
         .await?;
-    if parent.as_ref().is_some_and(|p| p.depth + 1 > MAX_DEPTH) {
-        return Err(AppError::bad_request("too_deep", "reply chain is too deep"));
-    }
     let community = match &parent {
         Some(p) => {
             let mut conn = data.db.pool.acquire().await?;
@@ -442,24 +472,29 @@ async fn store_one(
         }
         None => community_of(&json, data).await?,
     };
-    if community.local && community.approval_required {
-        // Every way a remote post gets stored (its Create, a Create naming it by URL, a
-        // reply's fetched ancestors) meets this: into an approval-only or private community
-        // of ours, only members post.
-        let mut conn = data.db.pool.acquire().await?;
-        crate::domain::membership::check_member(&mut conn, &community, author.id).await?;
-    }
     let content_html = json.content_html();
+    admit(
+        &json,
+        parent.as_ref(),
+        &community,
+        &author,
+        &content_html,
+        data,
+    )
+    .await?;
     let (title, content_html) = match (&parent, json.name.as_deref().map(str::trim)) {
         (None, Some(name)) if !name.is_empty() => (
-            Some(crate::domain::validate::safe_name(name, 200)),
+            Some(crate::domain::validate::safe_name(
+                name,
+                crate::domain::posts::TITLE_MAX,
+            )),
             content_html,
         ),
         // A Mastodon Note addressed to a group: a clean title, the body without the mention.
         (None, _) => (
             Some(crate::domain::validate::safe_name(
                 &derive_title(&content_html),
-                200,
+                crate::domain::posts::TITLE_MAX,
             )),
             strip_leading_mentions(&content_html),
         ),
