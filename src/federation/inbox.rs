@@ -74,15 +74,6 @@ async fn inbox(
     }
 }
 
-/// What the inbox reads of every activity before anything else.
-#[derive(serde::Deserialize)]
-struct Envelope {
-    #[serde(deserialize_with = "wire::url")]
-    id: url::Url,
-    #[serde(deserialize_with = "wire::url")]
-    actor: url::Url,
-}
-
 fn unauthorized(e: SignatureError) -> AppError {
     AppError::Unauthorized(format!("HTTP signature: {e}"))
 }
@@ -102,7 +93,7 @@ async fn handle(
             "an activity is a JSON object",
         ));
     }
-    let Envelope {
+    let wire::Envelope {
         id,
         actor: actor_id,
     } = wire::parse(json.clone())?;

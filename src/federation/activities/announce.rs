@@ -193,7 +193,7 @@ impl Receive for AnnounceActivity {
         if !is_activity {
             return receive_object(inner, group, data).await;
         }
-        let inner_id = wire::parse::<Identified>(inner.clone())?.id;
+        let inner_id = wire::parse::<wire::Envelope>(inner.clone())?.id;
         {
             let mut conn = data.db.write_conn().await?;
             if !store::activities::mark_received(&mut conn, inner_id.as_str()).await? {
@@ -210,15 +210,6 @@ impl Receive for AnnounceActivity {
         }
         outcome
     }
-}
-
-/// Just the id and actor of an embedded activity.
-#[derive(Deserialize)]
-struct Identified {
-    #[serde(deserialize_with = "wire::url")]
-    id: Url,
-    #[serde(deserialize_with = "wire::url")]
-    actor: Url,
 }
 
 async fn followed_locally(group: &DbCommunity, data: &Data<AppState>) -> Result<bool, AppError> {
@@ -278,7 +269,7 @@ async fn receive_activity(
     group: &DbCommunity,
     data: &Data<AppState>,
 ) -> Result<Outcome, AppError> {
-    let Identified { id, actor } = wire::parse(inner.clone())?;
+    let wire::Envelope { id, actor } = wire::parse(inner.clone())?;
     same_origin(&id, &actor)?;
     if data.is_local_url(&id) || data.is_local_url(&actor) {
         return Err(AppError::forbidden(

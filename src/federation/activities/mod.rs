@@ -187,22 +187,22 @@ pub fn same_origin(a: &Url, b: &Url) -> Result<(), AppError> {
 }
 
 /// Whether `person` speaks for `community`'s moderators: a holder of the role when the
-/// community is ours; for a remote community, an activity it relayed itself (`vouched_by`:
+/// community is ours; for a remote community, an activity it relayed itself (`relayed_by`:
 /// the community vouches for its moderators, as Lemmy trusts what a community announces).
 pub async fn moderates(
     conn: &mut sqlx::AnyConnection,
     community: &DbCommunity,
     person: &DbPerson,
-    vouched_by: Option<&DbCommunity>,
+    relayed_by: Option<&DbCommunity>,
 ) -> Result<bool, AppError> {
     if community.local {
         // Our communities are never spoken for by another group's relay.
-        if vouched_by.is_some_and(|g| g.id != community.id) {
+        if relayed_by.is_some_and(|g| g.id != community.id) {
             return Ok(false);
         }
         Ok(store::roles::has_role(conn, community.id, person.id, "moderator").await?)
     } else {
-        Ok(vouched_by.is_some_and(|g| g.id == community.id))
+        Ok(relayed_by.is_some_and(|g| g.id == community.id))
     }
 }
 

@@ -87,7 +87,7 @@ impl Receive for Undo {
         if !inner.is_object() {
             return Ok(Outcome::Ignored); // an Undo of a bare id: nothing we can match
         }
-        let inner_actor: Url = wire::parse::<Actored>(inner.clone())?.actor;
+        let inner_actor: Url = wire::parse::<wire::Envelope>(inner.clone())?.actor;
         if &inner_actor != ctx.actor.ap_id() {
             return Err(AppError::forbidden(
                 "not_your_activity",
@@ -109,11 +109,4 @@ impl Receive for Undo {
             }
         }
     }
-}
-
-/// Just the actor of an embedded activity.
-#[derive(Deserialize)]
-struct Actored {
-    #[serde(deserialize_with = "wire::url")]
-    actor: Url,
 }

@@ -33,6 +33,18 @@ pub struct Vote {
     pub kind: VoteKind,
     #[serde(deserialize_with = "wire::id")]
     pub actor: ObjectId<ActorRef>,
+    #[serde(
+        default,
+        deserialize_with = "wire::addresses",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub to: Vec<Url>,
+    #[serde(
+        default,
+        deserialize_with = "wire::addresses",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub cc: Vec<Url>,
     #[serde(deserialize_with = "wire::id")]
     pub object: ObjectId<DbPost>,
     #[serde(
@@ -117,6 +129,8 @@ pub async fn send(
             VoteKind::Dislike
         },
         actor: person.ap_id.clone().into(),
+        to: vec![],
+        cc: vec![],
         object: post.ap_id.clone().into(),
         audience: Some(community.ap_id.clone().into()),
     };

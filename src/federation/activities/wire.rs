@@ -123,11 +123,6 @@ pub fn type_of(json: &Value) -> Option<&str> {
     }
 }
 
-/// Whether an address list makes something public.
-pub fn is_public(addresses: &[Url]) -> bool {
-    addresses.iter().any(|a| a.as_str() == PUBLIC)
-}
-
 /// Who a community's activities are addressed to: everyone (`as:Public`), or, for a
 /// private community, its followers (its members), as Lemmy 1.0 addresses them.
 pub fn audience_of(c: &DbCommunity) -> Vec<Url> {
@@ -135,6 +130,16 @@ pub fn audience_of(c: &DbCommunity) -> Vec<Url> {
         .iter()
         .filter_map(|a| Url::parse(a).ok())
         .collect()
+}
+
+/// What every activity has and is first read for: its id and its actor (the inbox's
+/// envelope, a relayed activity, an Undo's inner activity).
+#[derive(serde::Deserialize)]
+pub struct Envelope {
+    #[serde(deserialize_with = "url")]
+    pub id: Url,
+    #[serde(deserialize_with = "url")]
+    pub actor: Url,
 }
 
 /// How an inbound activity reached us.
