@@ -33,6 +33,22 @@ async fn followed_group(remote: &Remote, carol: &User) -> (String, String) {
     (group, handle)
 }
 
+/// alpha (a real process) with alice's community `woodwork` (its id returned), and a
+/// signed test peer.
+async fn alpha_with_woodwork() -> (TestServer, Remote, User, String) {
+    let alpha = TestServer::start_named("alpha.test", "", "").await;
+    let remote = start_remote(std::time::Duration::ZERO).await;
+    let alice = User::create(&alpha, "alice").await;
+    alice
+        .post(
+            "/communities",
+            json!({ "name": "woodwork", "title": "Green woodworking" }),
+        )
+        .await;
+    let woodwork = format!("{}/c/woodwork", alpha.base_url);
+    (alpha, remote, alice, woodwork)
+}
+
 fn announce(group: &str, n: usize, object: Value) -> Value {
     json!({ "id": format!("{group}/announces/{n}"), "type": "Announce", "actor": group,
             "to": ["https://www.w3.org/ns/activitystreams#Public"], "object": object })
@@ -48,17 +64,8 @@ async fn followers(user: &User, community: &str) -> Value {
 
 #[tokio::test]
 async fn a_group_is_trusted_only_for_what_happens_inside_it() {
-    let alpha = TestServer::start_named("alpha.test", "", "").await;
-    let remote = start_remote(std::time::Duration::ZERO).await;
-    let alice = User::create(&alpha, "alice").await;
+    let (alpha, remote, alice, woodwork) = alpha_with_woodwork().await;
     let carol = User::create(&alpha, "carol").await;
-    alice
-        .post(
-            "/communities",
-            json!({ "name": "woodwork", "title": "Green woodworking" }),
-        )
-        .await;
-    let woodwork = format!("{}/c/woodwork", alpha.base_url);
     let post = alice
         .post(
             "/communities/woodwork/posts",
@@ -158,16 +165,7 @@ async fn a_group_is_trusted_only_for_what_happens_inside_it() {
 /// bare object) keeps the Note as its author wrote it.
 #[tokio::test]
 async fn a_mastodon_post_is_relayed_in_the_shape_lemmy_lists() {
-    let alpha = TestServer::start_named("alpha.test", "", "").await;
-    let remote = start_remote(std::time::Duration::ZERO).await;
-    let alice = User::create(&alpha, "alice").await;
-    alice
-        .post(
-            "/communities",
-            json!({ "name": "woodwork", "title": "Green woodworking" }),
-        )
-        .await;
-    let woodwork = format!("{}/c/woodwork", alpha.base_url);
+    let (alpha, remote, _alice, woodwork) = alpha_with_woodwork().await;
     remote.follow(&alpha, &woodwork, 7).await; // a follower on a Lemmy-like server
     let author = format!("{}/users/10", remote.base);
     let note = json!({
@@ -213,16 +211,7 @@ async fn a_mastodon_post_is_relayed_in_the_shape_lemmy_lists() {
 /// followers-only reply) is not stored as a reply, not shown and not relayed; a public one is.
 #[tokio::test]
 async fn replies_keep_their_addressing() {
-    let alpha = TestServer::start_named("alpha.test", "", "").await;
-    let remote = start_remote(std::time::Duration::ZERO).await;
-    let alice = User::create(&alpha, "alice").await;
-    alice
-        .post(
-            "/communities",
-            json!({ "name": "woodwork", "title": "Green woodworking" }),
-        )
-        .await;
-    let woodwork = format!("{}/c/woodwork", alpha.base_url);
+    let (alpha, remote, alice, woodwork) = alpha_with_woodwork().await;
     let post = alice
         .post(
             "/communities/woodwork/posts",
@@ -305,16 +294,7 @@ async fn replies_keep_their_addressing() {
 /// id on its host); names from elsewhere are safe to show.
 #[tokio::test]
 async fn actors_are_read_tolerantly_keys_strictly_and_names_safely() {
-    let alpha = TestServer::start_named("alpha.test", "", "").await;
-    let remote = start_remote(std::time::Duration::ZERO).await;
-    let alice = User::create(&alpha, "alice").await;
-    alice
-        .post(
-            "/communities",
-            json!({ "name": "woodwork", "title": "Green woodworking" }),
-        )
-        .await;
-    let woodwork = format!("{}/c/woodwork", alpha.base_url);
+    let (alpha, remote, alice, woodwork) = alpha_with_woodwork().await;
     let actor = |path: &str, extra: Value| {
         let id = format!("{}{path}", remote.base);
         let mut a = json!({ "type": "Person", "id": id, "inbox": format!("{id}/inbox"),
@@ -425,16 +405,7 @@ async fn actors_are_read_tolerantly_keys_strictly_and_names_safely() {
 /// it like any follower, and its Undo ends the follow.
 #[tokio::test]
 async fn any_kind_of_actor_follows_a_community() {
-    let alpha = TestServer::start_named("alpha.test", "", "").await;
-    let remote = start_remote(std::time::Duration::ZERO).await;
-    let alice = User::create(&alpha, "alice").await;
-    alice
-        .post(
-            "/communities",
-            json!({ "name": "woodwork", "title": "Green woodworking" }),
-        )
-        .await;
-    let woodwork = format!("{}/c/woodwork", alpha.base_url);
+    let (alpha, remote, alice, woodwork) = alpha_with_woodwork().await;
     let before = followers(&alice, "woodwork").await.as_i64().unwrap();
     let mut actors = Vec::new();
     for (path, kind) in [
@@ -507,17 +478,8 @@ async fn any_kind_of_actor_follows_a_community() {
 /// removed one.
 #[tokio::test]
 async fn side_paths_and_relays_meet_the_same_rules() {
-    let alpha = TestServer::start_named("alpha.test", "", "").await;
-    let remote = start_remote(std::time::Duration::ZERO).await;
-    let alice = User::create(&alpha, "alice").await;
+    let (alpha, remote, alice, woodwork) = alpha_with_woodwork().await;
     let carol = User::create(&alpha, "carol").await;
-    alice
-        .post(
-            "/communities",
-            json!({ "name": "woodwork", "title": "Green woodworking" }),
-        )
-        .await;
-    let woodwork = format!("{}/c/woodwork", alpha.base_url);
     let public = "https://www.w3.org/ns/activitystreams#Public";
     let person = |n: usize| format!("{}/users/{n}", remote.base);
     let titles = || async {
