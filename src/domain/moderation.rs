@@ -71,6 +71,28 @@ async fn log_and_send(
     Ok(())
 }
 
+/// Whether `person` speaks for `community`'s moderators: a holder of the role when the
+/// community is ours (and the activity did not come through another group's relay); for a
+/// remote community, an activity it relayed itself (`relayed_by`: the community vouches for
+/// its moderators, as Lemmy trusts what a community announces). The one rule for the
+/// pages, the API (`relayed_by` None) and the inbox.
+pub async fn moderates(
+    conn: &mut AnyConnection,
+    community: &crate::store::communities::DbCommunity,
+    person: &DbPerson,
+    relayed_by: Option<&crate::store::communities::DbCommunity>,
+) -> AppResult<bool> {
+    if community.local {
+        // Our communities are never spoken for by another group's relay.
+        if relayed_by.is_some_and(|g| g.id != community.id) {
+            return Ok(false);
+        }
+        Ok(store::roles::has_role(conn, community.id, person.id, "moderator").await?)
+    } else {
+        Ok(relayed_by.is_some_and(|g| g.id == community.id))
+    }
+}
+
 /// Refuses someone banned from the community (403 `banned`).
 pub async fn check_not_banned(
     conn: &mut AnyConnection,

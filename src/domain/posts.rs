@@ -124,6 +124,29 @@ pub async fn check_may_reply(
     super::membership::check_newcomer_link(conn, community, author.id, has_links).await
 }
 
+/// Who may delete a post or reply: its author (a deletion: `false`), or someone who speaks
+/// for its community's moderators (a removal: `true`; `moderation::moderates`, with the
+/// community that relayed the activity, if any). The one rule for the API, the pages and
+/// the inbox.
+pub async fn check_may_delete(
+    conn: &mut sqlx::AnyConnection,
+    post: &DbPost,
+    community: &DbCommunity,
+    actor: &DbPerson,
+    relayed_by: Option<&DbCommunity>,
+) -> AppResult<bool> {
+    if post.author_id == actor.id {
+        return Ok(false);
+    }
+    if super::moderation::moderates(conn, community, actor, relayed_by).await? {
+        return Ok(true);
+    }
+    Err(AppError::forbidden(
+        "not_allowed",
+        "only the author or a moderator can delete this",
+    ))
+}
+
 /// Who may edit a post or reply: its author, while it is neither deleted nor removed. The
 /// one rule for the API, the pages and the inbox.
 pub fn check_may_edit(post: &DbPost, editor: &DbPerson) -> AppResult<()> {
@@ -308,18 +331,7 @@ pub async fn delete(
     }
     let mut tx = state.db.begin().await?;
     let community = store::communities::find_by_id(&mut tx, post.community_id).await?;
-    let removed = if post.author_id == actor.id {
-        false
-    } else if community.local
-        && store::roles::has_role(&mut tx, community.id, actor.id, "moderator").await?
-    {
-        true
-    } else {
-        return Err(AppError::forbidden(
-            "not_allowed",
-            "only the author or a moderator can delete this",
-        ));
-    };
+    let removed = check_may_delete(&mut tx, post, &community, actor, None).await?;
     store::posts::set_gone(&mut tx, post.id, removed, true).await?;
     if removed {
         store::modlog::insert(

@@ -70,23 +70,6 @@ impl Receive for Delete {
     }
 }
 
-/// What a Delete does to a post, given who sent it: the author's deletion (false), a
-/// moderator's removal (true), or nothing (None).
-async fn authority(
-    conn: &mut AnyConnection,
-    person: &DbPerson,
-    post: &DbPost,
-    community: &DbCommunity,
-    ctx: &Ctx<'_>,
-) -> Result<Option<bool>, AppError> {
-    if post.author_id == person.id {
-        return Ok(Some(false));
-    }
-    Ok(super::moderates(conn, community, person, ctx.relayed_by)
-        .await?
-        .then_some(true))
-}
-
 /// Applies a Delete (`gone` = true) or its Undo (`gone` = false), direct or relayed.
 pub async fn apply(delete: Delete, ctx: Ctx<'_>, gone: bool) -> Result<Outcome, AppError> {
     let ActorRef::Person(person) = &ctx.actor else {
@@ -114,12 +97,9 @@ pub async fn apply(delete: Delete, ctx: Ctx<'_>, gone: bool) -> Result<Outcome, 
         return Ok(Outcome::Ignored);
     }
     let mut tx = data.db.begin().await?;
-    let Some(removed) = authority(&mut tx, person, &post, &community, &ctx).await? else {
-        return Err(AppError::forbidden(
-            "not_allowed",
-            "only the author or a moderator can delete this",
-        ));
-    };
+    let removed =
+        crate::domain::posts::check_may_delete(&mut tx, &post, &community, person, ctx.relayed_by)
+            .await?;
     store::posts::set_gone(&mut tx, post.id, removed, gone).await?;
     if removed {
         store::modlog::insert(

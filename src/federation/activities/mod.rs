@@ -186,25 +186,7 @@ pub fn same_origin(a: &Url, b: &Url) -> Result<(), AppError> {
     })
 }
 
-/// Whether `person` speaks for `community`'s moderators: a holder of the role when the
-/// community is ours; for a remote community, an activity it relayed itself (`relayed_by`:
-/// the community vouches for its moderators, as Lemmy trusts what a community announces).
-pub async fn moderates(
-    conn: &mut sqlx::AnyConnection,
-    community: &DbCommunity,
-    person: &DbPerson,
-    relayed_by: Option<&DbCommunity>,
-) -> Result<bool, AppError> {
-    if community.local {
-        // Our communities are never spoken for by another group's relay.
-        if relayed_by.is_some_and(|g| g.id != community.id) {
-            return Ok(false);
-        }
-        Ok(store::roles::has_role(conn, community.id, person.id, "moderator").await?)
-    } else {
-        Ok(relayed_by.is_some_and(|g| g.id == community.id))
-    }
-}
+pub use crate::domain::moderation::moderates;
 
 /// The activity families: the `type`s each takes, its struct (which parses and receives
 /// it), and whether a community may relay it to us in an `Announce` (Lemmy's
