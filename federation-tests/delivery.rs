@@ -548,4 +548,39 @@ async fn a_delivery_answered_401_is_retried() {
     )
     .await;
     assert_eq!(remote.unauthorized.load(Ordering::SeqCst), 0);
+    // Both announces of that post (the Create, the bare Page) arrived before the next part.
+    poll_until(Duration::from_secs(40), "both announces", || {
+        let n = remote
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, a)| a["type"] == "Announce")
+            .count();
+        async move { (n == 2).then_some(()) }
+    })
+    .await;
+
+    // A peer that keeps refusing our signature: four attempts (1 + 3 retries), then the
+    // delivery is dropped, not retried for ever.
+    remote.answer_unauthorized(10);
+    alice
+        .post(
+            "/communities/woodwork/posts",
+            json!({ "title": "Never taken" }),
+        )
+        .await;
+    poll_until(
+        Duration::from_secs(120),
+        "the refused deliveries given up",
+        || async {
+            let out = alpha.cli(&["admin", "federation", "status", "--json"], "");
+            let status: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            let left = remote.unauthorized.load(Ordering::SeqCst);
+            (status["pending_deliveries"] == 0 && left < 10).then_some(())
+        },
+    )
+    .await;
+    // Two activities (the Create and the bare Page), four attempts each.
+    assert_eq!(remote.unauthorized.load(Ordering::SeqCst), 10 - 8);
 }
